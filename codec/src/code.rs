@@ -41,6 +41,9 @@ codes! {
     UNSUPPORTED_DATA = 1003, "unsupported_data";
     /// A WebSocket message above the envelope frame limit.
     MESSAGE_TOO_BIG = 1009, "message_too_big";
+    /// The sender failed internally (for example its durable store); it
+    /// acknowledged nothing that depended on the failure.
+    INTERNAL_ERROR = 1011, "internal_error";
     /// An envelope frame that does not decode.
     MALFORMED_FRAME = 4000, "malformed_frame";
     /// An envelope frame not allowed for this role or state.

@@ -21,8 +21,11 @@
 pub mod code;
 pub mod envelope;
 pub mod error;
+pub mod handshake;
 pub mod limits;
 mod primitives;
+pub mod qr;
+pub mod session;
 
 #[cfg(feature = "serde")]
 mod hex_serde;

@@ -180,7 +180,10 @@ fn utf8<'a>(start: &[u8], bytes: &'a [u8], name: &'static str) -> Result<&'a str
 }
 
 /// `str8<max>`: a `u8` length then that many bytes of UTF-8.
-pub(crate) fn str8<'a>(max: usize, name: &'static str) -> impl FnMut(&'a [u8]) -> PResult<'a, &'a str> {
+pub(crate) fn str8<'a>(
+    max: usize,
+    name: &'static str,
+) -> impl FnMut(&'a [u8]) -> PResult<'a, &'a str> {
     move |input| {
         let (rest, len) = u8(name)(input)?;
         let len = usize::from(len);
@@ -195,7 +198,10 @@ pub(crate) fn str8<'a>(max: usize, name: &'static str) -> impl FnMut(&'a [u8]) -
 }
 
 /// `str16<max>`: a `u16` length then that many bytes of UTF-8.
-pub(crate) fn str16<'a>(max: usize, name: &'static str) -> impl FnMut(&'a [u8]) -> PResult<'a, &'a str> {
+pub(crate) fn str16<'a>(
+    max: usize,
+    name: &'static str,
+) -> impl FnMut(&'a [u8]) -> PResult<'a, &'a str> {
     move |input| {
         let (rest, len) = u16(name)(input)?;
         let len = usize::from(len);
@@ -209,7 +215,10 @@ pub(crate) fn str16<'a>(max: usize, name: &'static str) -> impl FnMut(&'a [u8]) 
 
 /// A `u16` length-prefixed byte string (a message `Body`'s content), checked
 /// against `max` before it is taken.
-pub(crate) fn blob16<'a>(max: usize, name: &'static str) -> impl FnMut(&'a [u8]) -> PResult<'a, &'a [u8]> {
+pub(crate) fn blob16<'a>(
+    max: usize,
+    name: &'static str,
+) -> impl FnMut(&'a [u8]) -> PResult<'a, &'a [u8]> {
     move |input| {
         let (rest, len) = u16(name)(input)?;
         let len = usize::from(len);
@@ -252,7 +261,10 @@ pub(crate) fn list16<'a, T>(
 }
 
 /// `rest<max>`: every remaining byte, at least one and at most `max`.
-pub(crate) fn rest<'a>(max: usize, name: &'static str) -> impl FnMut(&'a [u8]) -> PResult<'a, &'a [u8]> {
+pub(crate) fn rest<'a>(
+    max: usize,
+    name: &'static str,
+) -> impl FnMut(&'a [u8]) -> PResult<'a, &'a [u8]> {
     move |input| {
         if input.is_empty() {
             return Err(Fail::at(input, ErrorKind::Truncated, name));

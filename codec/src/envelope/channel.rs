@@ -24,7 +24,14 @@ impl ChannelOpened {
         let (input, channel_id) = array::<16>("channel_id")(input)?;
         let (input, link_id) = nonzero_u32("link_id")(input)?;
         let (input, ttl_ms) = u32("ttl_ms")(input)?;
-        Ok((input, Self { channel_id, link_id, ttl_ms }))
+        Ok((
+            input,
+            Self {
+                channel_id,
+                link_id,
+                ttl_ms,
+            },
+        ))
     }
 
     pub(crate) fn encode_body(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
@@ -73,7 +80,13 @@ impl ChannelJoined {
     pub(crate) fn parse(input: &[u8]) -> PResult<'_, Self> {
         let (input, channel_id) = array::<16>("channel_id")(input)?;
         let (input, link_id) = nonzero_u32("link_id")(input)?;
-        Ok((input, Self { channel_id, link_id }))
+        Ok((
+            input,
+            Self {
+                channel_id,
+                link_id,
+            },
+        ))
     }
 
     pub(crate) fn encode_body(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {

@@ -68,7 +68,13 @@ impl LinkClosed {
     pub(crate) fn parse(input: &[u8]) -> PResult<'_, Self> {
         let (input, link_id) = nonzero_u32("link_id")(input)?;
         let (input, code) = u16("code")(input)?;
-        Ok((input, Self { link_id, code: Code(code) }))
+        Ok((
+            input,
+            Self {
+                link_id,
+                code: Code(code),
+            },
+        ))
     }
 
     pub(crate) fn encode_body(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
@@ -95,7 +101,13 @@ impl Data {
     pub(crate) fn parse<'a>(src: &Bytes, input: &'a [u8]) -> PResult<'a, Self> {
         let (input, link_id) = nonzero_u32("link_id")(input)?;
         let (input, payload) = rest(MAX_NOISE_MESSAGE, "payload")(input)?;
-        Ok((input, Self { link_id, payload: share(src, payload) }))
+        Ok((
+            input,
+            Self {
+                link_id,
+                payload: share(src, payload),
+            },
+        ))
     }
 
     pub(crate) fn encode_body(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {

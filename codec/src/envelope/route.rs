@@ -71,7 +71,13 @@ impl RouteAttached {
     pub(crate) fn parse(input: &[u8]) -> PResult<'_, Self> {
         let (input, link_id) = nonzero_u32("link_id")(input)?;
         let (input, primary_online) = bool("primary_online")(input)?;
-        Ok((input, Self { link_id, primary_online }))
+        Ok((
+            input,
+            Self {
+                link_id,
+                primary_online,
+            },
+        ))
     }
 
     pub(crate) fn encode_body(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {

@@ -1,0 +1,125 @@
+//! The encrypted session (spec §6): inner frames sealed into Noise
+//! transport messages, rekeying every `REKEY_INTERVAL` messages, and fatal
+//! handling of any decryption failure.
+
+use bytes::{Bytes, BytesMut};
+use tandem_codec::limits::{MAX_INNER_FRAME, NOISE_TAG};
+use tandem_codec::session::InnerFrame;
+
+use crate::Error;
+
+/// Messages under one key before a `Rekey` is due ([SESS-07]): 2^20.
+pub const REKEY_INTERVAL: u64 = 1 << 20;
+
+/// A Noise transport state for one link, with Tandem's framing on top.
+/// Only a completed handshake makes one (`into_session`).
+pub struct Session {
+    transport: snow::TransportState,
+    handshake_hash: [u8; 32],
+    sent_under_key: u64,
+    received_under_key: u64,
+    rekey_interval: u64,
+}
+
+impl Session {
+    pub(crate) fn new(transport: snow::TransportState, handshake_hash: &[u8]) -> Self {
+        let mut hash = [0u8; 32];
+        let len = handshake_hash.len().min(32);
+        hash[..len].copy_from_slice(&handshake_hash[..len]);
+        Self {
+            transport,
+            handshake_hash: hash,
+            sent_under_key: 0,
+            received_under_key: 0,
+            rekey_interval: REKEY_INTERVAL,
+        }
+    }
+
+    /// The handshake hash that the check code and the worked example use.
+    pub fn handshake_hash(&self) -> &[u8; 32] {
+        &self.handshake_hash
+    }
+
+    /// The remote static key the handshake authenticated.
+    pub fn remote_static(&self) -> Option<[u8; 32]> {
+        let key = self.transport.get_remote_static()?;
+        <[u8; 32]>::try_from(key).ok()
+    }
+
+    /// Encodes `frame` and encrypts it into Noise messages appended to
+    /// `out`: usually one, two when a `Rekey` is due first ([SESS-07]).
+    pub fn seal(&mut self, frame: &InnerFrame, out: &mut Vec<Bytes>) -> Result<(), Error> {
+        if self.sent_under_key >= self.rekey_interval {
+            // [SESS-07] A sender MUST send `Rekey` after at most
+            // `REKEY_INTERVAL` messages under one sending key, and then MUST
+            // switch its sending cipher with the Noise `Rekey()` function.
+            out.push(self.encrypt(&InnerFrame::Rekey)?);
+            self.transport.rekey_outgoing();
+            self.sent_under_key = 0;
+        }
+        out.push(self.encrypt(frame)?);
+        Ok(())
+    }
+
+    fn encrypt(&mut self, frame: &InnerFrame) -> Result<Bytes, Error> {
+        let mut plain = BytesMut::new();
+        frame.encode(&mut plain)?;
+        let mut message = vec![0u8; plain.len() + NOISE_TAG];
+        let len = self
+            .transport
+            .write_message(&plain, &mut message)
+            .map_err(|e| Error::protocol(tandem_codec::Code::NORMAL_CLOSURE, e.to_string()))?;
+        message.truncate(len);
+        self.sent_under_key += 1;
+        Ok(Bytes::from(message))
+    }
+
+    /// Decrypts and decodes one Noise message. A `Rekey` is applied here
+    /// and returned so that callers can log it; any failure is fatal for
+    /// the session ([SESS-09], [SESS-10]).
+    pub fn open(&mut self, message: &[u8]) -> Result<InnerFrame, Error> {
+        // [SESS-02] A payload shorter than 17 bytes (a tag and at least a
+        // type byte) is a decryption failure.
+        if message.len() <= NOISE_TAG || message.len() > MAX_INNER_FRAME + NOISE_TAG {
+            return Err(Error::DecryptFailed);
+        }
+        let mut plain = vec![0u8; message.len() - NOISE_TAG];
+        let len = self
+            .transport
+            .read_message(message, &mut plain)
+            .map_err(|_| Error::DecryptFailed)?;
+        plain.truncate(len);
+        let frame = InnerFrame::decode(&Bytes::from(plain)).map_err(Error::MalformedFrame)?;
+        if matches!(frame, InnerFrame::Rekey) {
+            // [SESS-08] A receiver MUST switch its receiving cipher with
+            // `Rekey()` right after it decrypts a `Rekey` frame.
+            self.transport.rekey_incoming();
+            self.received_under_key = 0;
+            return Ok(frame);
+        }
+        // [SESS-08] ... and MUST close the session with `rekey_required`
+        // when it receives more than `REKEY_INTERVAL` messages under one key
+        // without a `Rekey` among them.
+        if self.received_under_key >= self.rekey_interval {
+            return Err(Error::RekeyRequired);
+        }
+        self.received_under_key += 1;
+        Ok(frame)
+    }
+
+    /// Lowers the rekey interval so that tests can cross it quickly.
+    #[doc(hidden)]
+    pub fn set_rekey_interval_for_testing(&mut self, interval: u64) {
+        self.rekey_interval = interval;
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("handshake_hash", &hex::encode(self.handshake_hash))
+            .field("sent_under_key", &self.sent_under_key)
+            .field("received_under_key", &self.received_under_key)
+            .finish_non_exhaustive()
+    }
+}
