@@ -10,6 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bytes::Bytes;
+use tandem_proto::companion::pairing::{Pairing, PairingConfig, PairingEvent};
 use tandem_proto::companion::{Companion, CompanionConfig, CompanionEvent, Credentials};
 use tandem_proto::primary::{Primary, PrimaryConfig, PrimaryEvent};
 use tandem_proto::random::SeededRandom;
@@ -22,6 +23,13 @@ use tandem_relay::router::{ConnId, Output, Router, RouterConfig};
 enum Endpoint {
     Primary,
     Companion(usize),
+    Pairing(usize),
+}
+
+pub struct PairingSlot {
+    pub machine: Pairing,
+    pub conn: Option<ConnId>,
+    pub events: Vec<PairingEvent>,
 }
 
 pub struct CompanionSlot {
@@ -50,6 +58,7 @@ pub struct Net {
     pub primary_conn: Option<ConnId>,
     pub primary_events: Vec<PrimaryEvent>,
     pub companions: Vec<CompanionSlot>,
+    pub pairings: Vec<PairingSlot>,
     pub faults: Faults,
     rng: SeededRandom,
     next_conn: ConnId,
@@ -76,6 +85,7 @@ impl Net {
             primary_conn: None,
             primary_events: Vec::new(),
             companions: Vec::new(),
+            pairings: Vec::new(),
             faults: Faults::default(),
             rng,
             next_conn: 1,
@@ -128,6 +138,24 @@ impl Net {
             auto_reconnect: true,
         });
         self.companions.len() - 1
+    }
+
+    /// Adds a companion that wants to pair, and connects it.
+    pub fn start_pairing(&mut self, config: PairingConfig) -> usize {
+        let identity = StaticKeypair::generate(&mut self.rng);
+        let seed = self.rng.next_u64();
+        let machine = Pairing::new(config, identity, Box::new(SeededRandom::new(seed)));
+        let conn = self.new_conn();
+        self.pairings.push(PairingSlot {
+            machine,
+            conn: Some(conn),
+            events: Vec::new(),
+        });
+        let i = self.pairings.len() - 1;
+        let now = self.now;
+        self.pairings[i].machine.handle_connected(now).expect("connect");
+        self.drive();
+        i
     }
 
     fn new_conn(&mut self) -> ConnId {
@@ -251,6 +279,20 @@ impl Net {
                 }
             }
         }
+        for i in 0..self.pairings.len() {
+            let Some(conn) = self.pairings[i].conn else { continue };
+            while let Some(transmit) = self.pairings[i].machine.poll_transmit() {
+                moved = true;
+                match transmit {
+                    Transmit::Frame(bytes) => self.to_router.push_back((conn, bytes)),
+                    Transmit::Close { .. } => {
+                        self.router.disconnect(conn);
+                        self.pairings[i].conn = None;
+                        break;
+                    }
+                }
+            }
+        }
         while let Some((conn, bytes)) = self.to_router.pop_front() {
             moved = true;
             let is_data = bytes.first() == Some(&0x0E);
@@ -282,6 +324,9 @@ impl Net {
         if self.primary_conn == Some(conn) {
             return Some(Endpoint::Primary);
         }
+        if let Some(i) = self.pairings.iter().position(|p| p.conn == Some(conn)) {
+            return Some(Endpoint::Pairing(i));
+        }
         self.companions
             .iter()
             .position(|c| c.conn == Some(conn))
@@ -305,6 +350,12 @@ impl Net {
                     .handle_frame(now, bytes)
                     .expect("companion handles a frame");
             }
+            Some(Endpoint::Pairing(i)) => {
+                self.pairings[i]
+                    .machine
+                    .handle_frame(now, bytes)
+                    .expect("pairing handles a frame");
+            }
             None => {}
         }
     }
@@ -322,6 +373,10 @@ impl Net {
                 self.companions[i].conn = None;
                 self.companions[i].machine.handle_disconnected(now);
             }
+            Some(Endpoint::Pairing(i)) => {
+                self.pairings[i].conn = None;
+                self.pairings[i].machine.handle_disconnected(now);
+            }
             None => {}
         }
     }
@@ -337,6 +392,11 @@ impl Net {
                 slot.events.push(event);
             }
         }
+        for slot in &mut self.pairings {
+            while let Some(event) = slot.machine.poll_event() {
+                slot.events.push(event);
+            }
+        }
     }
 
     /// The earliest timer of any party.
@@ -346,6 +406,7 @@ impl Net {
             .companions
             .iter()
             .filter_map(|c| c.machine.poll_timeout())
+            .chain(self.pairings.iter().filter_map(|p| p.machine.poll_timeout()))
             .min();
         [primary, companions, self.router.next_timeout()]
             .into_iter()
@@ -382,6 +443,11 @@ impl Net {
         for slot in &mut self.companions {
             if slot.machine.poll_timeout().is_some_and(|t| t <= now) {
                 slot.machine.handle_timeout(now).expect("companion timeout");
+            }
+        }
+        for slot in &mut self.pairings {
+            if slot.machine.poll_timeout().is_some_and(|t| t <= now) {
+                slot.machine.handle_timeout(now).expect("pairing timeout");
             }
         }
         self.router.timeout(now);
