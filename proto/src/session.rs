@@ -68,7 +68,15 @@ impl Session {
         let len = self
             .transport
             .write_message(&plain, &mut message)
-            .map_err(|e| Error::protocol(tandem_codec::Code::NORMAL_CLOSURE, e.to_string()))?;
+            // snow refuses only messages above 65,535 bytes, which the
+            // codec's frame limit already rules out.
+            .map_err(|_| {
+                Error::Encode(tandem_codec::EncodeError::TooLong {
+                    field: "noise message",
+                    len: plain.len() + NOISE_TAG,
+                    max: tandem_codec::limits::MAX_NOISE_MESSAGE,
+                })
+            })?;
         message.truncate(len);
         self.sent_under_key += 1;
         Ok(Bytes::from(message))
@@ -105,6 +113,21 @@ impl Session {
         }
         self.received_under_key += 1;
         Ok(frame)
+    }
+
+    /// Encrypts arbitrary plaintext as one transport message, bypassing the
+    /// codec: for tests and the conformance runner's deliberately wrong
+    /// peers only.
+    #[doc(hidden)]
+    pub fn seal_raw_for_testing(&mut self, plaintext: &[u8]) -> Result<Bytes, Error> {
+        let mut message = vec![0u8; plaintext.len() + NOISE_TAG];
+        let len = self
+            .transport
+            .write_message(plaintext, &mut message)
+            .map_err(|e| Error::Handshake(e.to_string()))?;
+        message.truncate(len);
+        self.sent_under_key += 1;
+        Ok(Bytes::from(message))
     }
 
     /// Lowers the rekey interval so that tests can cross it quickly.

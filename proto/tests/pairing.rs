@@ -74,11 +74,17 @@ fn pairing_links_after_confirmation_and_the_companion_then_syncs() {
         PairingEvent::CheckCode { code, .. } => Some(*code),
         _ => None,
     });
-    assert_eq!(web_code, Some(phone_code), "both sides show the same check code");
+    assert_eq!(
+        web_code,
+        Some(phone_code),
+        "both sides show the same check code"
+    );
     // [PAIR-06] nothing is stored before the person confirms.
     assert!(net.store().companions().unwrap().is_empty());
     let now = net.now;
-    net.primary().confirm_pairing(now, link_id, Confirmation::Accept).unwrap();
+    net.primary()
+        .confirm_pairing(now, link_id, Confirmation::Accept)
+        .unwrap();
     net.drive();
     let credentials = net.pairings[p]
         .events
@@ -108,7 +114,9 @@ fn a_declined_link_stores_nothing_and_tells_the_companion() {
     net.primary().link(now, qr).unwrap();
     net.drive();
     let (link_id, ..) = confirmation(&net).unwrap();
-    net.primary().confirm_pairing(now, link_id, Confirmation::Reject).unwrap();
+    net.primary()
+        .confirm_pairing(now, link_id, Confirmation::Reject)
+        .unwrap();
     net.drive();
     assert_eq!(failure(&net, p), Some(Code::PAIRING_REJECTED));
     assert!(net.store().companions().unwrap().is_empty());
@@ -124,7 +132,9 @@ fn a_wrong_pairing_secret_fails_the_handshake() {
     net.primary().link(now, qr).unwrap();
     net.drive();
     assert!(confirmation(&net).is_none());
-    assert!(net.primary_events.iter().any(|e| matches!(e, PrimaryEvent::PairingFailed { code, .. } if *code == Code::HANDSHAKE_FAILED)));
+    assert!(net.primary_events.iter().any(
+        |e| matches!(e, PrimaryEvent::PairingFailed { code, .. } if *code == Code::HANDSHAKE_FAILED)
+    ));
     assert_eq!(failure(&net, p), Some(Code::HANDSHAKE_FAILED));
     assert!(net.store().companions().unwrap().is_empty());
 }
@@ -134,13 +144,16 @@ fn a_wrong_companion_key_fails_the_handshake() {
     let mut net = net(4);
     let p = net.start_pairing(PairingConfig::default());
     let mut qr = shown_code(&net, p);
-    qr.companion_key = tandem_proto::StaticKeypair::generate(&mut tandem_proto::random::SeededRandom::new(5))
-        .public()
-        .0;
+    qr.companion_key =
+        tandem_proto::StaticKeypair::generate(&mut tandem_proto::random::SeededRandom::new(5))
+            .public()
+            .0;
     let now = net.now;
     net.primary().link(now, qr).unwrap();
     net.drive();
-    assert!(net.primary_events.iter().any(|e| matches!(e, PrimaryEvent::PairingFailed { code, .. } if *code == Code::HANDSHAKE_FAILED)));
+    assert!(net.primary_events.iter().any(
+        |e| matches!(e, PrimaryEvent::PairingFailed { code, .. } if *code == Code::HANDSHAKE_FAILED)
+    ));
     assert!(confirmation(&net).is_none());
     assert!(net.store().companions().unwrap().is_empty());
 }
@@ -186,7 +199,9 @@ fn an_expired_code_cannot_be_joined() {
     let now = net.now;
     net.primary().link(now, first).unwrap();
     net.drive();
-    assert!(net.primary_events.iter().any(|e| matches!(e, PrimaryEvent::PairingFailed { code, .. } if *code == Code::UNKNOWN_CHANNEL)));
+    assert!(net.primary_events.iter().any(
+        |e| matches!(e, PrimaryEvent::PairingFailed { code, .. } if *code == Code::UNKNOWN_CHANNEL)
+    ));
 }
 
 #[test]
@@ -220,5 +235,9 @@ fn a_primary_at_the_companion_limit_refuses_before_joining() {
     let err = net.primary().link(now, qr).unwrap_err();
     assert_eq!(err.code(), Code::DEVICE_LIMIT);
     net.drive();
-    assert!(!net.pairings[p].events.contains(&PairingEvent::PrimaryJoined));
+    assert!(
+        !net.pairings[p]
+            .events
+            .contains(&PairingEvent::PrimaryJoined)
+    );
 }

@@ -628,7 +628,9 @@ impl Companion {
                             }
                         }
                         self.wire.close_link(link_id, err.code())?;
-                        self.end_session(now, err.code());
+                        // The link was taken out of `self.link` above.
+                        self.session_lost(err.code());
+                        self.schedule_retry(now);
                         return Ok(());
                     }
                 };
@@ -986,10 +988,14 @@ impl Companion {
             self.link,
             LinkState::Active { .. } | LinkState::Handshaking { .. }
         ) {
-            self.transfers.session_lost();
-            self.ack_deadline = None;
-            self.events.push_back(CompanionEvent::SessionEnded { code });
+            self.session_lost(code);
         }
+    }
+
+    fn session_lost(&mut self, code: Code) {
+        self.transfers.session_lost();
+        self.ack_deadline = None;
+        self.events.push_back(CompanionEvent::SessionEnded { code });
     }
 
     fn schedule_retry(&mut self, now: Instant) {

@@ -24,6 +24,7 @@ enum Endpoint {
     Primary,
     Companion(usize),
     Pairing(usize),
+    Raw(usize),
 }
 
 pub struct PairingSlot {
@@ -59,6 +60,8 @@ pub struct Net {
     pub primary_events: Vec<PrimaryEvent>,
     pub companions: Vec<CompanionSlot>,
     pub pairings: Vec<PairingSlot>,
+    /// Hand-driven clients: what the relay sent each, in order.
+    pub raw: Vec<(ConnId, Vec<Bytes>)>,
     pub faults: Faults,
     rng: SeededRandom,
     next_conn: ConnId,
@@ -86,6 +89,7 @@ impl Net {
             primary_events: Vec::new(),
             companions: Vec::new(),
             pairings: Vec::new(),
+            raw: Vec::new(),
             faults: Faults::default(),
             rng,
             next_conn: 1,
@@ -153,9 +157,42 @@ impl Net {
         });
         let i = self.pairings.len() - 1;
         let now = self.now;
-        self.pairings[i].machine.handle_connected(now).expect("connect");
+        self.pairings[i]
+            .machine
+            .handle_connected(now)
+            .expect("connect");
         self.drive();
         i
+    }
+
+    /// Connects a client that a test drives by hand.
+    pub fn add_raw(&mut self) -> usize {
+        let conn = self.new_conn();
+        self.raw.push((conn, Vec::new()));
+        self.raw.len() - 1
+    }
+
+    /// Sends an envelope frame from a hand-driven client.
+    pub fn raw_send(&mut self, i: usize, frame: impl Into<tandem_codec::envelope::EnvelopeFrame>) {
+        let bytes = frame.into().to_bytes().expect("encodable");
+        self.raw_send_bytes(i, bytes);
+    }
+
+    /// Sends raw bytes from a hand-driven client.
+    pub fn raw_send_bytes(&mut self, i: usize, bytes: Bytes) {
+        let conn = self.raw[i].0;
+        self.to_router.push_back((conn, bytes));
+        self.drive();
+    }
+
+    /// Takes what the relay sent a hand-driven client, decoded.
+    pub fn raw_take(&mut self, i: usize) -> Vec<tandem_codec::envelope::EnvelopeFrame> {
+        std::mem::take(&mut self.raw[i].1)
+            .into_iter()
+            .map(|b| {
+                tandem_codec::envelope::EnvelopeFrame::decode(&b).expect("relay frames decode")
+            })
+            .collect()
     }
 
     fn new_conn(&mut self) -> ConnId {
@@ -280,7 +317,9 @@ impl Net {
             }
         }
         for i in 0..self.pairings.len() {
-            let Some(conn) = self.pairings[i].conn else { continue };
+            let Some(conn) = self.pairings[i].conn else {
+                continue;
+            };
             while let Some(transmit) = self.pairings[i].machine.poll_transmit() {
                 moved = true;
                 match transmit {
@@ -324,6 +363,9 @@ impl Net {
         if self.primary_conn == Some(conn) {
             return Some(Endpoint::Primary);
         }
+        if let Some(i) = self.raw.iter().position(|(c, _)| *c == conn) {
+            return Some(Endpoint::Raw(i));
+        }
         if let Some(i) = self.pairings.iter().position(|p| p.conn == Some(conn)) {
             return Some(Endpoint::Pairing(i));
         }
@@ -356,6 +398,7 @@ impl Net {
                     .handle_frame(now, bytes)
                     .expect("pairing handles a frame");
             }
+            Some(Endpoint::Raw(i)) => self.raw[i].1.push(bytes),
             None => {}
         }
     }
@@ -377,7 +420,7 @@ impl Net {
                 self.pairings[i].conn = None;
                 self.pairings[i].machine.handle_disconnected(now);
             }
-            None => {}
+            Some(Endpoint::Raw(_)) | None => {}
         }
     }
 
@@ -406,7 +449,11 @@ impl Net {
             .companions
             .iter()
             .filter_map(|c| c.machine.poll_timeout())
-            .chain(self.pairings.iter().filter_map(|p| p.machine.poll_timeout()))
+            .chain(
+                self.pairings
+                    .iter()
+                    .filter_map(|p| p.machine.poll_timeout()),
+            )
             .min();
         [primary, companions, self.router.next_timeout()]
             .into_iter()
