@@ -539,8 +539,12 @@ impl Companion {
     /// and wipes in any case.
     pub fn unlink(&mut self) -> Result<(), Error> {
         if self.is_live() {
+            // [DEV-07] The stored state goes now; the session stays only to
+            // receive `Close(unlinked)`.
             self.unlinking = true;
-            return self.seal(&InnerFrame::Unlink);
+            self.seal(&InnerFrame::Unlink)?;
+            self.wipe(Code::UNLINKED, "unlinked");
+            return Ok(());
         }
         self.wipe(Code::UNLINKED, "unlinked while the primary was unreachable");
         Ok(())
@@ -1016,6 +1020,9 @@ impl Companion {
     }
 
     fn wipe(&mut self, code: Code, reason: &str) {
+        if self.wiped {
+            return;
+        }
         self.wiped = true;
         self.cache.clear();
         self.outbox.restore(Vec::new());
