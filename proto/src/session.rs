@@ -19,6 +19,9 @@ pub struct Session {
     sent_under_key: u64,
     received_under_key: u64,
     rekey_interval: u64,
+    /// Reused for each frame's plaintext, so sealing allocates only the
+    /// message it returns.
+    scratch: BytesMut,
 }
 
 impl Session {
@@ -32,6 +35,7 @@ impl Session {
             sent_under_key: 0,
             received_under_key: 0,
             rekey_interval: REKEY_INTERVAL,
+            scratch: BytesMut::with_capacity(256),
         }
     }
 
@@ -62,12 +66,13 @@ impl Session {
     }
 
     fn encrypt(&mut self, frame: &InnerFrame) -> Result<Bytes, Error> {
-        let mut plain = BytesMut::new();
-        frame.encode(&mut plain)?;
-        let mut message = vec![0u8; plain.len() + NOISE_TAG];
+        self.scratch.clear();
+        frame.encode(&mut self.scratch)?;
+        let plain = &self.scratch;
+        let mut message = BytesMut::zeroed(plain.len() + NOISE_TAG);
         let len = self
             .transport
-            .write_message(&plain, &mut message)
+            .write_message(plain, &mut message)
             // snow refuses only messages above 65,535 bytes, which the
             // codec's frame limit already rules out.
             .map_err(|_| {
@@ -79,7 +84,7 @@ impl Session {
             })?;
         message.truncate(len);
         self.sent_under_key += 1;
-        Ok(Bytes::from(message))
+        Ok(message.freeze())
     }
 
     /// Decrypts and decodes one Noise message. A `Rekey` is applied here

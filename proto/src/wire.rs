@@ -155,3 +155,63 @@ impl Wire {
         Ok(Keepalive::Quiet)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(transmit: Option<Transmit>) -> EnvelopeFrame {
+        match transmit {
+            Some(Transmit::Frame(bytes)) => EnvelopeFrame::decode(&bytes).unwrap(),
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn silence_brings_a_ping_then_a_dead_connection() {
+        let mut wire = Wire::new(PING_INTERVAL);
+        let start = Instant::from_micros(0);
+        wire.connected(start);
+        assert_eq!(wire.timeout(), Some(start + PING_INTERVAL));
+        // Before the interval nothing happens.
+        assert_eq!(
+            wire.on_timeout(start + PING_INTERVAL / 2).unwrap(),
+            Keepalive::Quiet
+        );
+        assert_eq!(wire.poll(), None);
+        // [ENV-03] a Ping after PING_INTERVAL of silence.
+        let pinged = start + PING_INTERVAL;
+        assert_eq!(wire.on_timeout(pinged).unwrap(), Keepalive::Quiet);
+        assert!(matches!(decode(wire.poll()), EnvelopeFrame::Ping(_)));
+        // [ENV-04] another silent interval: dead, and the WebSocket closes.
+        assert_eq!(
+            wire.on_timeout(pinged + PING_INTERVAL).unwrap(),
+            Keepalive::Dead
+        );
+        assert!(matches!(
+            wire.poll(),
+            Some(Transmit::Close {
+                code: Code::GOING_AWAY,
+                ..
+            })
+        ));
+        assert_eq!(wire.timeout(), None);
+    }
+
+    #[test]
+    fn any_frame_resets_the_keepalive_and_pings_are_answered() {
+        let mut wire = Wire::new(PING_INTERVAL);
+        let start = Instant::from_micros(0);
+        wire.connected(start);
+        wire.on_timeout(start + PING_INTERVAL).unwrap();
+        wire.poll();
+        let later = start + PING_INTERVAL + PING_INTERVAL / 2;
+        // [ENV-02] a Ping is answered with the same nonce.
+        assert!(
+            wire.received(later, &EnvelopeFrame::Ping(Ping { nonce: 42 }))
+                .unwrap()
+        );
+        assert_eq!(decode(wire.poll()), EnvelopeFrame::Pong(Pong { nonce: 42 }));
+        assert_eq!(wire.timeout(), Some(later + PING_INTERVAL));
+    }
+}
