@@ -17,7 +17,7 @@ use super::CompanionEvent;
 use crate::Error;
 
 /// `MAX_CREDIT`, in chunks.
-const MAX_CREDIT: u32 = 64;
+const MAX_CREDIT: u32 = 32;
 /// Credit a download asks for at its start.
 const DOWNLOAD_CREDIT: u16 = 32;
 /// Chunks received before credit is granted back.

@@ -19,7 +19,7 @@ use crate::store::{MediaState, Store};
 /// `MAX_TRANSFERS` per session.
 pub(crate) const MAX_TRANSFERS: usize = 4;
 /// `MAX_CREDIT`, in chunks.
-pub(crate) const MAX_CREDIT: u32 = 64;
+pub(crate) const MAX_CREDIT: u32 = 32;
 /// Credit granted when an upload starts.
 const INITIAL_UPLOAD_CREDIT: u16 = 32;
 /// Chunks consumed before credit is granted back in one `Credit` frame.

@@ -50,6 +50,8 @@ pub struct PrimaryConfig {
     pub event_window: u64,
     /// `SNAPSHOT_RECENT`.
     pub snapshot_recent: usize,
+    /// `SNAPSHOT_CHATS`: chats whose recent messages a snapshot carries.
+    pub snapshot_chats: usize,
     /// `HANDSHAKE_TIMEOUT`.
     pub handshake_timeout: Duration,
     /// `PAIRING_CONFIRM_TIMEOUT`.
@@ -73,6 +75,7 @@ impl Default for PrimaryConfig {
             max_companions: 4,
             event_window: 1_024,
             snapshot_recent: 20,
+            snapshot_chats: 50,
             handshake_timeout: Duration::from_secs(10),
             confirm_timeout: Duration::from_secs(120),
             ping_interval: PING_INTERVAL,

@@ -236,10 +236,18 @@ impl Served {
         let head = ctx.store.head().map_err(store_error)?;
         let first = ctx.store.first_retained().map_err(store_error)?;
         self.phase = Phase::Live;
+        // [DEV-02] The last-seen time is stored when a session starts: its
+        // first transport frame, not the handshake.
+        let resumable = resume.log_id == ctx.store.log_id() && resume.seq <= head;
+        let cursor = if resumable { resume.seq } else { 0 };
+        let wall = ctx.wall_ms();
+        ctx.store
+            .record_cursor(&self.key, cursor, wall)
+            .map_err(store_error)?;
         // [SYNC-03] If `log_id` is the primary's log id and every event after
         // `seq` up to the head is still in the log, the primary MUST answer
         // `ResumeAccepted(head)` and then send exactly the events after it.
-        if resume.log_id == ctx.store.log_id() && resume.seq <= head && resume.seq + 1 >= first {
+        if resumable && resume.seq + 1 >= first {
             self.sent_seq = resume.seq;
             self.acked_seq = resume.seq;
             self.send(ctx, link_id, &InnerFrame::from(ResumeAccepted { head }))?;
@@ -287,7 +295,8 @@ impl Served {
                 &InnerFrame::from(ContactPage { contacts: page }),
             )?;
         }
-        for chat_id in chat_ids {
+        // [SYNC-07] ... `MessagePage`s for at most `SNAPSHOT_CHATS` chats.
+        for chat_id in chat_ids.into_iter().take(ctx.config.snapshot_chats) {
             let (mut messages, has_more) = ctx
                 .store
                 .messages(
