@@ -428,6 +428,9 @@ impl<S: Store> Primary<S> {
                 "the companion limit is reached",
             ));
         }
+        if !self.wire.is_connected() {
+            return Err(Error::protocol(Code::GOING_AWAY, "not connected to the relay"));
+        }
         if self.pending_join.is_some() {
             return Err(Error::protocol(
                 Code::INVALID_REQUEST,
