@@ -215,16 +215,18 @@ impl Store for MemoryStore {
         offset: u64,
         data: &[u8],
     ) -> Result<(), StoreError> {
+        // A refused write changes nothing.
+        let held = self
+            .media
+            .get(media_id)
+            .map_or(0, |(file, _)| file.len() as u64);
+        if offset != held {
+            return Err(StoreError(format!("write at {offset}, file has {held}")));
+        }
         let (file, _) = self
             .media
             .entry(*media_id)
             .or_insert_with(|| (Vec::new(), false));
-        if offset != file.len() as u64 {
-            return Err(StoreError(format!(
-                "write at {offset}, file has {}",
-                file.len()
-            )));
-        }
         file.extend_from_slice(data);
         Ok(())
     }
