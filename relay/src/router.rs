@@ -7,7 +7,9 @@
 //! link has the same id on both of its connections and a `Data` frame is
 //! forwarded as the very bytes that arrived, without re-encoding.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -22,6 +24,41 @@ use tandem_proto::{Instant, StaticKeypair, route_proof};
 
 /// A connection's id, chosen by the driver.
 pub type ConnId = u64;
+
+/// `Data`'s type byte (spec §3.2).
+const DATA: u8 = 0x0E;
+
+/// A hasher for ids the relay allocates itself (connection and link ids):
+/// no client chooses them, so the hash need not resist collisions made on
+/// purpose, and a multiply is much cheaper than SipHash on the forwarding
+/// path. Maps keyed by client-chosen values (primary keys, addresses)
+/// keep the default hasher.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing; the high bits, which hashbrown uses, mix well.
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A `HashMap` keyed by a relay-allocated id.
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Limits and timers of spec §10.3 and §10.4; `Default` gives the spec's
 /// defaults.
@@ -84,10 +121,12 @@ enum Role {
 struct Conn {
     address: IpAddr,
     role: Role,
-    links: HashSet<u32>,
+    links: HashSet<u32, BuildHasherDefault<IdHasher>>,
     channels_open: usize,
     last_received: Instant,
     received_any: bool,
+    /// The deadline of this connection's entry in the timer heap.
+    armed: Instant,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +150,15 @@ struct Channel {
     joined: bool,
     /// The companion's address, counted against `MAX_CHANNELS_PER_ADDRESS`.
     address: IpAddr,
+    /// The deadline of this channel's entry in the timer heap.
+    armed: Instant,
+}
+
+/// What a timer-heap entry is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKey {
+    Conn(ConnId),
+    Channel([u8; 16]),
 }
 
 #[derive(Debug, Default)]
@@ -123,13 +171,19 @@ struct Route {
 pub struct Router {
     config: RouterConfig,
     rng: Box<dyn Random>,
-    conns: HashMap<ConnId, Conn>,
-    links: HashMap<u32, Link>,
+    conns: IdMap<ConnId, Conn>,
+    links: IdMap<u32, Link>,
     channels: HashMap<[u8; 16], Channel>,
     routes: HashMap<[u8; 32], Route>,
     channels_per_address: HashMap<IpAddr, usize>,
     next_link_id: u32,
     outputs: VecDeque<Output>,
+    /// Deadlines, earliest first. An entry may be stale: it is checked
+    /// against its connection or channel when it comes due, and re-armed
+    /// at the real deadline if that moved later. Frames therefore cost no
+    /// heap operation, and [`Router::timeout`] and [`Router::next_timeout`]
+    /// do not scan every connection.
+    timers: BinaryHeap<Reverse<(Instant, TimerKey)>>,
 }
 
 impl Router {
@@ -138,13 +192,14 @@ impl Router {
         Self {
             config,
             rng,
-            conns: HashMap::new(),
-            links: HashMap::new(),
+            conns: IdMap::default(),
+            links: IdMap::default(),
             channels: HashMap::new(),
             routes: HashMap::new(),
             channels_per_address: HashMap::new(),
             next_link_id: 0,
             outputs: VecDeque::new(),
+            timers: BinaryHeap::new(),
         }
     }
 
@@ -164,18 +219,23 @@ impl Router {
     }
 
     /// A WebSocket was accepted.
+    ///
+    /// `now` is when the relay accepted the TCP connection: `SETUP_TIMEOUT`
+    /// runs from then ([RLY-22]).
     pub fn connect(&mut self, now: Instant, conn: ConnId, address: IpAddr) {
-        self.conns.insert(
-            conn,
-            Conn {
-                address,
-                role: Role::Fresh,
-                links: HashSet::new(),
-                channels_open: 0,
-                last_received: now,
-                received_any: false,
-            },
-        );
+        let mut state = Conn {
+            address,
+            role: Role::Fresh,
+            links: HashSet::default(),
+            channels_open: 0,
+            last_received: now,
+            received_any: false,
+            armed: now,
+        };
+        state.armed = self.conn_deadline(&state);
+        self.timers
+            .push(Reverse((state.armed, TimerKey::Conn(conn))));
+        self.conns.insert(conn, state);
     }
 
     /// A WebSocket closed (by the peer or by the driver).
@@ -198,7 +258,23 @@ impl Router {
             return;
         };
         state.last_received = now;
-        state.received_any = true;
+        if !state.received_any {
+            state.received_any = true;
+            // The deadline only moves later, unless `IDLE_TIMEOUT` was
+            // configured shorter than `SETUP_TIMEOUT`.
+            let deadline = now + self.config.idle_timeout;
+            if deadline < state.armed {
+                state.armed = deadline;
+                self.timers.push(Reverse((deadline, TimerKey::Conn(conn))));
+            }
+        }
+        // The forwarding path: a well-formed `Data` frame is routed from its
+        // header alone, by the same rules as the codec's decoder (a
+        // non-zero link id, 1 to 65,535 payload bytes; spec §3.2), so that
+        // the payload is never looked at. Anything else is decoded.
+        if let Some(link_id) = data_link_id(&message) {
+            return self.data(conn, link_id, message);
+        }
         let frame = match EnvelopeFrame::decode(&message) {
             Ok(frame) => frame,
             Err(err) => {
@@ -229,53 +305,82 @@ impl Router {
         }
     }
 
-    /// Runs the timers: channel expiry, idle and setup timeouts.
+    /// Runs the timers: channel expiry, idle and setup timeouts. Calling
+    /// it early, or more often than needed, is harmless.
     pub fn timeout(&mut self, now: Instant) {
-        let expired: Vec<[u8; 16]> = self
-            .channels
-            .iter()
-            .filter(|(_, channel)| channel.deadline <= now)
-            .map(|(&id, _)| id)
-            .collect();
-        for channel_id in expired {
-            if let Some(channel) = self.channels.get(&channel_id) {
-                let link_id = channel.link_id;
-                // [RLY-04], [RLY-05] channels end with `channel_expired`.
-                self.end_link(link_id, Code::CHANNEL_EXPIRED);
+        while let Some(&Reverse((due, key))) = self.timers.peek() {
+            if due > now {
+                break;
             }
-        }
-        let mut idle = Vec::new();
-        for (&conn, state) in &self.conns {
-            if !state.received_any
-                && now.saturating_since(state.last_received) >= self.config.setup_timeout
-            {
-                idle.push((conn, Code::SETUP_TIMEOUT));
-            } else if now.saturating_since(state.last_received) >= self.config.idle_timeout {
-                idle.push((conn, Code::IDLE_TIMEOUT));
+            self.timers.pop();
+            match key {
+                TimerKey::Conn(conn) => self.conn_due(now, due, conn),
+                TimerKey::Channel(channel_id) => self.channel_due(now, due, channel_id),
             }
-        }
-        for (conn, code) in idle {
-            // [RLY-19] [RLY-22] idle and setup timeouts close the connection.
-            self.close(conn, code, "timeout".into());
         }
     }
 
-    /// When [`Router::timeout`] should run next.
+    /// When [`Router::timeout`] should run next (possibly earlier than
+    /// anything expires, never later).
     pub fn next_timeout(&self) -> Option<Instant> {
-        let channels = self.channels.values().map(|c| c.deadline).min();
-        let conns = self
-            .conns
-            .values()
-            .map(|c| {
-                let limit = if c.received_any {
-                    self.config.idle_timeout
-                } else {
-                    self.config.setup_timeout
-                };
-                c.last_received + limit
-            })
-            .min();
-        [channels, conns].into_iter().flatten().min()
+        self.timers.peek().map(|Reverse((due, _))| *due)
+    }
+
+    /// When a connection's setup or idle timer expires.
+    fn conn_deadline(&self, state: &Conn) -> Instant {
+        let limit = if state.received_any {
+            self.config.idle_timeout
+        } else {
+            self.config.setup_timeout.min(self.config.idle_timeout)
+        };
+        state.last_received + limit
+    }
+
+    fn conn_due(&mut self, now: Instant, due: Instant, conn: ConnId) {
+        let Some(state) = self.conns.get(&conn) else {
+            return;
+        };
+        if state.armed != due {
+            // A stale entry: a newer one is in the heap.
+            return;
+        }
+        let deadline = self.conn_deadline(state);
+        if deadline > now {
+            if let Some(state) = self.conns.get_mut(&conn) {
+                state.armed = deadline;
+            }
+            self.timers.push(Reverse((deadline, TimerKey::Conn(conn))));
+            return;
+        }
+        let code = if !state.received_any
+            && now.saturating_since(state.last_received) >= self.config.setup_timeout
+        {
+            Code::SETUP_TIMEOUT
+        } else {
+            Code::IDLE_TIMEOUT
+        };
+        // [RLY-19] [RLY-22] idle and setup timeouts close the connection.
+        self.close(conn, code, "timeout".into());
+    }
+
+    fn channel_due(&mut self, now: Instant, due: Instant, channel_id: [u8; 16]) {
+        let Some(channel) = self.channels.get_mut(&channel_id) else {
+            return;
+        };
+        if channel.armed != due {
+            return;
+        }
+        if channel.deadline > now {
+            // Joining moved the deadline to `PAIRING_CHANNEL_MAX`.
+            channel.armed = channel.deadline;
+            let deadline = channel.deadline;
+            self.timers
+                .push(Reverse((deadline, TimerKey::Channel(channel_id))));
+            return;
+        }
+        let link_id = channel.link_id;
+        // [RLY-04], [RLY-05] channels end with `channel_expired`.
+        self.end_link(link_id, Code::CHANNEL_EXPIRED);
     }
 
     /// The next output.
@@ -381,15 +486,19 @@ impl Router {
                 primary: None,
             },
         );
+        let deadline = now + self.config.channel_ttl;
         self.channels.insert(
             channel_id,
             Channel {
                 link_id,
-                deadline: now + self.config.channel_ttl,
+                deadline,
                 joined: false,
                 address,
+                armed: deadline,
             },
         );
+        self.timers
+            .push(Reverse((deadline, TimerKey::Channel(channel_id))));
         *self.channels_per_address.entry(address).or_default() += 1;
         if let Some(state) = self.conns.get_mut(&conn) {
             state.channels_open += 1;
@@ -635,6 +744,12 @@ impl Router {
         let Some(link) = self.links.get(&link_id) else {
             return;
         };
+        if link.companion != from && link.primary != Some(from) {
+            // `from` is no longer an end of it: a route's link outlives its
+            // primary's connection, and the companion stays attached
+            // ([RLY-17]: it learns `PeerState(online = false)` instead).
+            return;
+        }
         let other = if link.companion == from {
             link.primary
         } else {
@@ -711,6 +826,20 @@ impl Router {
     }
 }
 
+/// The link id of a well-formed `Data` frame, or `None` for any other
+/// frame (which the decoder then judges).
+fn data_link_id(message: &[u8]) -> Option<u32> {
+    match message {
+        [DATA, a, b, c, d, payload @ ..]
+            if !payload.is_empty() && payload.len() <= tandem_codec::limits::MAX_NOISE_MESSAGE =>
+        {
+            let link_id = u32::from_be_bytes([*a, *b, *c, *d]);
+            (link_id != 0).then_some(link_id)
+        }
+        _ => None,
+    }
+}
+
 /// Counts what the router holds, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Census {
@@ -730,5 +859,179 @@ impl Router {
             channels: self.channels(),
             routes: self.routes(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::net::Ipv4Addr;
+
+    use tandem_codec::envelope::{AttachRoute, Data, Ping, RegisterRoute, RouteProof};
+    use tandem_proto::random::SeededRandom;
+
+    use super::*;
+
+    const ADDR: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_micros(ms * 1_000)
+    }
+
+    fn router() -> Router {
+        Router::new(RouterConfig::default(), Box::new(SeededRandom::new(1)))
+    }
+
+    fn frame(router: &mut Router, now: Instant, conn: ConnId, frame: impl Into<EnvelopeFrame>) {
+        router.frame(now, conn, frame.into().to_bytes().unwrap());
+    }
+
+    fn outputs(router: &mut Router) -> Vec<Output> {
+        std::iter::from_fn(|| router.poll()).collect()
+    }
+
+    fn decoded(output: &Output) -> EnvelopeFrame {
+        match output {
+            Output::Send(_, bytes) => EnvelopeFrame::decode(bytes).unwrap(),
+            Output::Close(..) => panic!("a close"),
+        }
+    }
+
+    #[test]
+    fn the_data_fast_path_agrees_with_the_decoder() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            vec![DATA],
+            vec![DATA, 0, 0, 0, 1],
+            vec![DATA, 0, 0, 0, 0, 7],
+            vec![DATA, 0, 0, 0, 1, 7],
+            vec![DATA, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3],
+            vec![0x0F, 0, 0, 0, 1, 7],
+        ];
+        let mut max = vec![DATA, 0, 0, 1, 0];
+        max.resize(5 + 65_535, 9);
+        cases.push(max.clone());
+        max.push(9);
+        cases.push(max);
+        for case in cases {
+            let bytes = Bytes::from(case);
+            let decoded = match EnvelopeFrame::decode(&bytes) {
+                Ok(EnvelopeFrame::Data(data)) => Some(data.link_id),
+                _ => None,
+            };
+            assert_eq!(
+                data_link_id(&bytes),
+                decoded,
+                "{:?}",
+                &bytes[..bytes.len().min(8)]
+            );
+        }
+    }
+
+    #[test]
+    fn setup_and_idle_deadlines_follow_the_last_frame() {
+        let mut r = router();
+        r.connect(at(0), 1, ADDR);
+        r.connect(at(0), 2, ADDR);
+        assert_eq!(r.next_timeout(), Some(at(10_000)));
+        frame(&mut r, at(5_000), 1, Ping { nonce: 1 });
+        outputs(&mut r);
+        // The stale entry fires early, is re-armed, and closes nothing.
+        r.timeout(at(10_000));
+        assert_eq!(
+            outputs(&mut r),
+            [Output::Close(2, Code::SETUP_TIMEOUT, "timeout".into())]
+        );
+        assert_eq!(r.next_timeout(), Some(at(65_000)));
+        r.timeout(at(64_999));
+        assert!(outputs(&mut r).is_empty());
+        r.timeout(at(65_000));
+        assert_eq!(
+            outputs(&mut r),
+            [Output::Close(1, Code::IDLE_TIMEOUT, "timeout".into())]
+        );
+        assert_eq!(r.next_timeout(), None);
+    }
+
+    #[test]
+    fn a_joined_channel_lives_until_pairing_channel_max() {
+        let mut r = router();
+        r.connect(at(0), 1, ADDR);
+        r.connect(at(0), 2, ADDR);
+        frame(&mut r, at(0), 1, EnvelopeFrame::OpenChannel);
+        let EnvelopeFrame::ChannelOpened(opened) = decoded(&outputs(&mut r)[0]) else {
+            panic!("expected ChannelOpened");
+        };
+        frame(
+            &mut r,
+            at(30_000),
+            2,
+            tandem_codec::envelope::JoinChannel {
+                channel_id: opened.channel_id,
+            },
+        );
+        outputs(&mut r);
+        // Keep both connections alive past the channel's first deadline.
+        for t in [50_000, 100_000, 150_000] {
+            frame(&mut r, at(t), 1, Ping { nonce: 1 });
+            frame(&mut r, at(t), 2, Ping { nonce: 1 });
+            r.timeout(at(t));
+        }
+        outputs(&mut r);
+        r.timeout(at(179_999));
+        assert!(outputs(&mut r).is_empty());
+        r.timeout(at(180_000));
+        let closed = outputs(&mut r);
+        assert_eq!(closed.len(), 2);
+        assert!(closed.iter().all(|o| {
+            decoded(o)
+                == LinkClosed {
+                    link_id: opened.link_id,
+                    code: Code::CHANNEL_EXPIRED,
+                }
+                .into()
+        }));
+    }
+
+    #[test]
+    fn a_primary_that_goes_away_leaves_its_companions_attached() {
+        let mut r = router();
+        let key = StaticKeypair::generate(&mut SeededRandom::new(9));
+        let primary_key = key.public().0;
+        r.connect(at(0), 1, ADDR);
+        r.connect(at(0), 2, ADDR);
+        frame(&mut r, at(1), 2, AttachRoute { primary_key });
+        frame(&mut r, at(1), 1, RegisterRoute { primary_key });
+        let out = outputs(&mut r);
+        let EnvelopeFrame::RouteChallenge(challenge) = decoded(&out[1]) else {
+            panic!("expected RouteChallenge");
+        };
+        let mac = route_proof::prove(&key, &challenge.relay_ephemeral).unwrap();
+        frame(&mut r, at(2), 1, RouteProof { mac });
+        outputs(&mut r);
+        r.disconnect(1);
+        let out = outputs(&mut r);
+        // [RLY-17] offline, and no LinkClosed: the attachment stays.
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            decoded(&out[0]),
+            PeerState {
+                link_id: 1,
+                online: false
+            }
+            .into()
+        );
+        assert_eq!(r.census().routes, 0);
+        frame(
+            &mut r,
+            at(3),
+            2,
+            Data {
+                link_id: 1,
+                payload: Bytes::from_static(b"x"),
+            },
+        );
+        assert!(matches!(decoded(&outputs(&mut r)[0]),
+            EnvelopeFrame::Error(e) if e.code == Code::PRIMARY_OFFLINE));
     }
 }
