@@ -1,6 +1,18 @@
 //! The Tandem conformance runner: tests implementations of each role
 //! (companion, primary, relay, codec) against the spec in `spec/`
-//! (§12 describes the cases, the verdicts and the adapter protocol).
+//! (§12 describes the cases, the verdicts, the reports and the adapter
+//! protocols; §13 the vectors).
+//!
+//! - [`case`], [`verdict`], [`wirelog`]: what a case is, how it ends, and
+//!   what it saw on the wire (§12.2–§12.4).
+//! - [`runner`]: selects and runs cases with their seeds and time limits;
+//!   [`report`] writes the terminal, JSON, JUnit XML and HTML reports;
+//!   [`coverage`] says which requirements of each role no case checks.
+//! - Targets: [`codec`] (the vectors through a codec adapter, §12.7) and
+//!   [`relay`] (the runner as companions, primaries and hostile clients,
+//!   §12.6). The companion and primary targets (§12.5) will use
+//!   [`adapter`] and [`command`] the same way.
+//! - [`cli`]: the `tandem-conformance` command line.
 //!
 //! Every conformance case names the requirement ids (`[PREFIX-NN]`) it
 //! checks. Those ids, with their level, section and text, come from the
@@ -17,4 +29,19 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+pub mod adapter;
+pub mod case;
+pub mod cli;
+pub mod codec;
+pub mod command;
+pub mod coverage;
+pub mod expected;
+pub mod pattern;
+pub mod relay;
+pub mod report;
 pub mod requirements;
+pub mod roles;
+pub mod runner;
+pub mod spec_index;
+pub mod verdict;
+pub mod wirelog;

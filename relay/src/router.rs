@@ -123,6 +123,7 @@ struct Conn {
     role: Role,
     links: HashSet<u32, BuildHasherDefault<IdHasher>>,
     channels_open: usize,
+    /// The last frame received from, or forwarded to, this connection.
     last_received: Instant,
     received_any: bool,
     /// The deadline of this connection's entry in the timer heap.
@@ -273,7 +274,7 @@ impl Router {
         // non-zero link id, 1 to 65,535 payload bytes; spec §3.2), so that
         // the payload is never looked at. Anything else is decoded.
         if let Some(link_id) = data_link_id(&message) {
-            return self.data(conn, link_id, message);
+            return self.data(now, conn, link_id, message);
         }
         let frame = match EnvelopeFrame::decode(&message) {
             Ok(frame) => frame,
@@ -286,7 +287,7 @@ impl Router {
         match frame {
             EnvelopeFrame::Ping(ping) => self.send(conn, Pong { nonce: ping.nonce }),
             EnvelopeFrame::Pong(_) => {}
-            EnvelopeFrame::Data(data) => self.data(conn, data.link_id, message),
+            EnvelopeFrame::Data(data) => self.data(now, conn, data.link_id, message),
             EnvelopeFrame::LinkClosed(closed) => self.client_closed_link(conn, closed),
             EnvelopeFrame::OpenChannel => self.open_channel(now, conn),
             EnvelopeFrame::JoinChannel(join) => self.join_channel(now, conn, join.channel_id),
@@ -688,7 +689,7 @@ impl Router {
         }
     }
 
-    fn data(&mut self, conn: ConnId, link_id: u32, message: Bytes) {
+    fn data(&mut self, now: Instant, conn: ConnId, link_id: u32, message: Bytes) {
         let Some(link) = self.links.get(&link_id) else {
             // [RLY-15] `Data` for a link id the sender does not own.
             return self.error(conn, Code::UNKNOWN_LINK, link_id, "no such link");
@@ -702,7 +703,14 @@ impl Router {
         };
         match target {
             // [RLY-14] forwarded unchanged, in order, without duplication.
-            Some(target) => self.outputs.push_back(Output::Send(target, message)),
+            Some(target) => {
+                // [RLY-19] Traffic either way keeps a connection from being
+                // idle: a client that only receives is not idle.
+                if let Some(state) = self.conns.get_mut(&target) {
+                    state.last_received = now;
+                }
+                self.outputs.push_back(Output::Send(target, message));
+            }
             // [RLY-16] `Data` from a companion whose primary is offline.
             None => self.error(
                 conn,
