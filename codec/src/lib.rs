@@ -26,6 +26,8 @@ pub mod limits;
 mod primitives;
 pub mod qr;
 pub mod session;
+#[doc(hidden)]
+pub mod testing;
 
 #[cfg(feature = "serde")]
 mod hex_serde;

@@ -47,6 +47,7 @@ pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, Fail>;
 
 /// Runs a whole-frame parser over `input` and turns its outcome into the
 /// public error type, rejecting trailing bytes ([ENC-03]).
+#[inline]
 pub(crate) fn run<'a, T>(
     input: &'a [u8],
     layer: Layer,

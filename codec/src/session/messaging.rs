@@ -24,6 +24,7 @@ pub struct Send {
 }
 
 impl Send {
+    #[inline]
     pub(crate) fn parse<'a>(src: &Bytes, input: &'a [u8]) -> PResult<'a, Self> {
         let (input, client_id) = array::<16>("client_id")(input)?;
         let (input, chat_id) = nonzero_u64("chat_id")(input)?;

@@ -333,6 +333,7 @@ impl InnerFrame {
     }
 }
 
+#[inline]
 fn parse<'a>(src: &Bytes, input: &'a [u8]) -> PResult<'a, InnerFrame> {
     use frame_type::*;
     let (body, ty) = primitives::u8("type")(input)?;

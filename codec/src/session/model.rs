@@ -192,6 +192,7 @@ pub struct Message {
 }
 
 impl Message {
+    #[inline]
     pub(crate) fn parse<'a>(src: &Bytes, input: &'a [u8]) -> PResult<'a, Self> {
         let (input, message_id) = nonzero_u64("message_id")(input)?;
         let (input, chat_id) = nonzero_u64("chat_id")(input)?;
@@ -302,6 +303,7 @@ impl Body {
         }
     }
 
+    #[inline]
     pub(crate) fn parse<'a>(src: &Bytes, input: &'a [u8]) -> PResult<'a, Self> {
         let (at_len, kind) = u8("kind")(input)?;
         // `blob16` checks `len` against 4,096 before it takes anything.

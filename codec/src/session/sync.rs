@@ -183,6 +183,7 @@ pub struct MessagePage {
 }
 
 impl MessagePage {
+    #[inline]
     pub(crate) fn parse<'a>(src: &Bytes, input: &'a [u8]) -> PResult<'a, Self> {
         let (input, request_id) = u32("request_id")(input)?;
         let (input, chat_id) = nonzero_u64("chat_id")(input)?;
@@ -232,6 +233,7 @@ pub struct Event {
 }
 
 impl Event {
+    #[inline]
     pub(crate) fn parse<'a>(src: &Bytes, input: &'a [u8]) -> PResult<'a, Self> {
         let (input, seq) = nonzero_u64("seq")(input)?;
         let (input, kind) = u8("kind")(input)?;

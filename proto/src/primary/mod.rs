@@ -429,7 +429,10 @@ impl<S: Store> Primary<S> {
             ));
         }
         if !self.wire.is_connected() {
-            return Err(Error::protocol(Code::GOING_AWAY, "not connected to the relay"));
+            return Err(Error::protocol(
+                Code::GOING_AWAY,
+                "not connected to the relay",
+            ));
         }
         if self.pending_join.is_some() {
             return Err(Error::protocol(

@@ -1,0 +1,5 @@
+//! Fuzzes `tandem_codec::testing::fuzz_session`: decode never panics, and what
+//! decodes re-encodes to the input and decodes again to the same value.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tandem_codec::testing::fuzz_session(data));
