@@ -22,6 +22,9 @@ pub struct Session {
     /// Reused for each frame's plaintext, so sealing allocates only the
     /// message it returns.
     scratch: BytesMut,
+    /// Reused for decryption, so that opening allocates only the frame it
+    /// returns.
+    received: Vec<u8>,
 }
 
 impl Session {
@@ -36,6 +39,7 @@ impl Session {
             received_under_key: 0,
             rekey_interval: REKEY_INTERVAL,
             scratch: BytesMut::with_capacity(256),
+            received: Vec::new(),
         }
     }
 
@@ -96,13 +100,13 @@ impl Session {
         if message.len() <= NOISE_TAG || message.len() > MAX_INNER_FRAME + NOISE_TAG {
             return Err(Error::DecryptFailed);
         }
-        let mut plain = vec![0u8; message.len() - NOISE_TAG];
+        self.received.resize(message.len() - NOISE_TAG, 0);
         let len = self
             .transport
-            .read_message(message, &mut plain)
+            .read_message(message, &mut self.received)
             .map_err(|_| Error::DecryptFailed)?;
-        plain.truncate(len);
-        let frame = InnerFrame::decode(&Bytes::from(plain)).map_err(Error::MalformedFrame)?;
+        let plain = Bytes::copy_from_slice(&self.received[..len]);
+        let frame = InnerFrame::decode(&plain).map_err(Error::MalformedFrame)?;
         if matches!(frame, InnerFrame::Rekey) {
             // [SESS-08] A receiver MUST switch its receiving cipher with
             // `Rekey()` right after it decrypts a `Rekey` frame.
