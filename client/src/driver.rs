@@ -288,12 +288,11 @@ impl<M: Machine> Runner<M> {
                     }
                 }
             }
-            if wrote {
-                if let Some(ws) = self.ws.as_mut() {
-                    if let Err(err) = ws.flush().await {
-                        self.lost(Code(1006), err.to_string());
-                    }
-                }
+            if wrote
+                && let Some(ws) = self.ws.as_mut()
+                && let Err(err) = ws.flush().await
+            {
+                self.lost(Code(1006), err.to_string());
             }
             let mut any = false;
             while let Some(event) = self.machine.poll_event() {

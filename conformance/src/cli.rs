@@ -420,10 +420,10 @@ fn run(args: RunArgs) -> ExitCode {
     };
     let report = runtime.block_on(crate::runner::run(targets, &index, &options, &mut progress));
     let out = (!args.no_report).then(|| args.out.display().to_string());
-    if let Some(dir) = &out {
-        if let Err(e) = report.write(&args.out) {
-            eprintln!("tandem-conformance: cannot write the reports to {dir}: {e}");
-        }
+    if let Some(dir) = &out
+        && let Err(e) = report.write(&args.out)
+    {
+        eprintln!("tandem-conformance: cannot write the reports to {dir}: {e}");
     }
     print!("{}", terminal::summary(&report, out.as_deref()));
     ExitCode::from(report.summary.exit_status)

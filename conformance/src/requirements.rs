@@ -501,10 +501,11 @@ fn list_item(line: &str) -> Option<&str> {
         }
     }
     let digits = line.bytes().take_while(u8::is_ascii_digit).count();
-    if digits > 0 && digits < 4 {
-        if let Some(rest) = line[digits..].strip_prefix(". ") {
-            return Some(rest.trim_start());
-        }
+    if digits > 0
+        && digits < 4
+        && let Some(rest) = line[digits..].strip_prefix(". ")
+    {
+        return Some(rest.trim_start());
     }
     None
 }
@@ -739,25 +740,23 @@ fn plain_text(markdown: &str) -> String {
         let mut rest = s;
         while !rest.is_empty() {
             // A bold id: dropped (the index names the id separately).
-            if let Some(after) = rest.strip_prefix("**[") {
-                if let Some(close) = after.find("]**") {
-                    if is_id(&after[..close]) {
-                        rest = &after[close + 3..];
-                        continue;
-                    }
-                }
+            if let Some(after) = rest.strip_prefix("**[")
+                && let Some(close) = after.find("]**")
+                && is_id(&after[..close])
+            {
+                rest = &after[close + 3..];
+                continue;
             }
             // A link: its text only.
-            if let Some(after) = rest.strip_prefix('[') {
-                if let Some(close) = after.find("](") {
-                    if let Some(end) = after[close..].find(')') {
-                        let label = &after[..close];
-                        if !label.contains('[') {
-                            raw.push_str(label);
-                            rest = &after[close + end + 1..];
-                            continue;
-                        }
-                    }
+            if let Some(after) = rest.strip_prefix('[')
+                && let Some(close) = after.find("](")
+                && let Some(end) = after[close..].find(')')
+            {
+                let label = &after[..close];
+                if !label.contains('[') {
+                    raw.push_str(label);
+                    rest = &after[close + end + 1..];
+                    continue;
                 }
             }
             let mut chars = rest.chars();

@@ -20,8 +20,9 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 pub enum Transmit {
     /// Send this envelope frame as one binary message.
     Frame(Bytes),
-    /// Close the WebSocket with this code and reason, then report the
-    /// connection lost.
+    /// Close the WebSocket with this code and reason. The machine has
+    /// already treated the connection as lost; calling its
+    /// `handle_disconnected` afterwards is harmless.
     Close {
         /// The close code (spec §10.2).
         code: Code,

@@ -64,13 +64,12 @@ fn downloaded(net: &Net, c: usize, t: u32) -> Vec<u8> {
             offset,
             data,
         } = event
+            && *transfer_id == t
         {
-            if *transfer_id == t {
-                let expected = *next.get_or_insert(*offset);
-                assert_eq!(*offset, expected, "chunks arrive in order without gaps");
-                out.extend_from_slice(data);
-                next = Some(offset + data.len() as u64);
-            }
+            let expected = *next.get_or_insert(*offset);
+            assert_eq!(*offset, expected, "chunks arrive in order without gaps");
+            out.extend_from_slice(data);
+            next = Some(offset + data.len() as u64);
         }
     }
     out

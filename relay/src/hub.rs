@@ -194,11 +194,11 @@ impl Hub {
     /// Wakes the timer task when the router's next deadline is earlier
     /// than the one it sleeps until.
     fn rearm(&self, core: &mut Core) {
-        if let Some(next) = core.router.next_timeout() {
-            if core.armed.is_none_or(|armed| next < armed) {
-                core.armed = Some(next);
-                self.timer.notify_one();
-            }
+        if let Some(next) = core.router.next_timeout()
+            && core.armed.is_none_or(|armed| next < armed)
+        {
+            core.armed = Some(next);
+            self.timer.notify_one();
         }
     }
 

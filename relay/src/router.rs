@@ -780,12 +780,12 @@ impl Router {
         }
         match link.kind {
             LinkKind::Channel(channel_id) => {
-                if let Some(channel) = self.channels.remove(&channel_id) {
-                    if let Some(count) = self.channels_per_address.get_mut(&channel.address) {
-                        *count = count.saturating_sub(1);
-                        if *count == 0 {
-                            self.channels_per_address.remove(&channel.address);
-                        }
+                if let Some(channel) = self.channels.remove(&channel_id)
+                    && let Some(count) = self.channels_per_address.get_mut(&channel.address)
+                {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.channels_per_address.remove(&channel.address);
                     }
                 }
                 if let Some(state) = self.conns.get_mut(&link.companion) {

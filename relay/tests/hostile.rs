@@ -515,10 +515,10 @@ async fn an_active_pair_is_intact_while_hostile_clients_attack() {
     // Exactly once each way, in order.
     let mut up_counts: HashMap<String, usize> = HashMap::new();
     for event in &primary.seen {
-        if let PrimaryEvent::MessageSent(m) = event {
-            if let Body::Text(t) = &m.body {
-                *up_counts.entry(t.clone()).or_default() += 1;
-            }
+        if let PrimaryEvent::MessageSent(m) = event
+            && let Body::Text(t) = &m.body
+        {
+            *up_counts.entry(t.clone()).or_default() += 1;
         }
     }
     assert_eq!(up_counts.len(), sent);

@@ -128,10 +128,10 @@ impl CodecTarget {
         if result.is_err() {
             // A process that crashed or hung is started again for the next
             // case; one that only answered wrongly keeps running.
-            if let Some(p) = state.process.as_mut() {
-                if p.wait(Duration::ZERO).await.is_some() {
-                    state.process = None;
-                }
+            if let Some(p) = state.process.as_mut()
+                && p.wait(Duration::ZERO).await.is_some()
+            {
+                state.process = None;
             }
         }
         CaseOutput { result, stderr }
@@ -193,12 +193,12 @@ impl CodecTarget {
         self.ensure_started(state, env).await?;
         let answer = self.request(state, &request_line(v), Some(v), env).await?;
         check::judge_decode(v, &answer)?;
-        if state.encode {
-            if let Some(line) = check::encode_request(v) {
-                let answer = self.request(state, &line, None, env).await?;
-                if !check::judge_encode(v, &answer)? {
-                    log.note("the adapter does not encode this type (`err not_implemented`): decoding alone was checked");
-                }
+        if state.encode
+            && let Some(line) = check::encode_request(v)
+        {
+            let answer = self.request(state, &line, None, env).await?;
+            if !check::judge_encode(v, &answer)? {
+                log.note("the adapter does not encode this type (`err not_implemented`): decoding alone was checked");
             }
         }
         Ok(())
@@ -222,15 +222,15 @@ impl CodecTarget {
             Direction::Sent,
             "capabilities",
         );
-        if let Some(p) = state.process.as_mut() {
-            if let Err(e) = p.send("capabilities").await {
-                let status = p.wait(Duration::from_secs(2)).await;
-                state.process = None;
-                return Err(exit_failure(
-                    status,
-                    &format!("its standard input failed ({e})"),
-                ));
-            }
+        if let Some(p) = state.process.as_mut()
+            && let Err(e) = p.send("capabilities").await
+        {
+            let status = p.wait(Duration::from_secs(2)).await;
+            state.process = None;
+            return Err(exit_failure(
+                status,
+                &format!("its standard input failed ({e})"),
+            ));
         }
         let line = self
             .read(
@@ -420,10 +420,10 @@ impl Target for CodecTarget {
     fn info(&self) -> TargetInfo {
         let mut parameters = BTreeMap::new();
         parameters.insert("vectors".to_owned(), Value::from(self.vectors.len()));
-        if let Ok(state) = self.state.try_lock() {
-            if let Some(caps) = &state.capabilities {
-                parameters.insert("capabilities".to_owned(), Value::from(caps.clone()));
-            }
+        if let Ok(state) = self.state.try_lock()
+            && let Some(caps) = &state.capabilities
+        {
+            parameters.insert("capabilities".to_owned(), Value::from(caps.clone()));
         }
         TargetInfo {
             role: Role::Codec,

@@ -463,10 +463,10 @@ impl Peer {
                         serde_json::to_value(&frame).ok(),
                         frame.name(),
                     );
-                    if let EnvelopeFrame::Pong(pong) = &frame {
-                        if self.keepalive_nonces.remove(&pong.nonce) {
-                            return None;
-                        }
+                    if let EnvelopeFrame::Pong(pong) = &frame
+                        && self.keepalive_nonces.remove(&pong.nonce)
+                    {
+                        return None;
                     }
                     Some(Event::Frame(frame))
                 }
@@ -557,10 +557,10 @@ impl Peer {
         mut accept: impl FnMut(&EnvelopeFrame) -> Option<T>,
     ) -> Result<T, Failure> {
         let event = self.next(within, what).await?;
-        if let Event::Frame(frame) = &event {
-            if let Some(value) = accept(frame) {
-                return Ok(value);
-            }
+        if let Event::Frame(frame) = &event
+            && let Some(value) = accept(frame)
+        {
+            return Ok(value);
         }
         Err(Failure::fail(
             format!("{} to receive {what}", self.name),

@@ -433,13 +433,12 @@ impl Companion {
         if let LinkState::Handshaking {
             link_id, deadline, ..
         } = &self.link
+            && *deadline <= now
         {
-            if *deadline <= now {
-                let link_id = *link_id;
-                self.wire.close_link(link_id, Code::HANDSHAKE_TIMEOUT)?;
-                self.link = LinkState::Detached;
-                self.schedule_retry(now);
-            }
+            let link_id = *link_id;
+            self.wire.close_link(link_id, Code::HANDSHAKE_TIMEOUT)?;
+            self.link = LinkState::Detached;
+            self.schedule_retry(now);
         }
         if self.retry_at.is_some_and(|at| at <= now) {
             self.retry_at = None;
@@ -830,11 +829,10 @@ impl Companion {
             phase: Phase::Replaying { head },
             ..
         } = &self.link
+            && seq >= *head
         {
-            if seq >= *head {
-                self.set_phase(Phase::Live);
-                self.events.push_back(CompanionEvent::Synced { seq });
-            }
+            self.set_phase(Phase::Live);
+            self.events.push_back(CompanionEvent::Synced { seq });
         }
         // [SYNC-14] A companion SHOULD acknowledge within `ACK_DELAY`, and at
         // once when it has 256 unacknowledged events.

@@ -482,10 +482,10 @@ impl Net {
 
     fn fire_timers(&mut self) {
         let now = self.now;
-        if let Some(primary) = self.primary.as_mut() {
-            if primary.poll_timeout().is_some_and(|t| t <= now) {
-                primary.handle_timeout(now).expect("primary timeout");
-            }
+        if let Some(primary) = self.primary.as_mut()
+            && primary.poll_timeout().is_some_and(|t| t <= now)
+        {
+            primary.handle_timeout(now).expect("primary timeout");
         }
         for slot in &mut self.companions {
             if slot.machine.poll_timeout().is_some_and(|t| t <= now) {
