@@ -153,23 +153,7 @@ pub enum Command {
     },
 }
 
-/// `30s`, `500ms`, `2m`, `0`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let value: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s or 500ms"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(value)),
-        "s" => Ok(Duration::from_secs(value)),
-        "m" => Ok(Duration::from_secs(value.saturating_mul(60))),
-        _ => Err(format!("{text:?}: use ms, s or m")),
-    }
-}
+pub use tandem_client::parse_duration;
 
 /// Runs the command line; the binary's whole `main`.
 pub fn main() -> ExitCode {
