@@ -17,6 +17,12 @@ use crate::transport::{Io, Transport};
 /// The subprotocol of protocol version 1 (spec §2.2).
 pub const SUBPROTOCOL: &str = "tandem.v1";
 
+/// Bytes tungstenite reads from the socket at a time. Its default (128 KiB)
+/// is zero-filled before every read: with small frames that memset was
+/// 12% of the endpoints' CPU in `tandem-load messages` (BENCHMARKS.md,
+/// "End to end"). 16 KiB reads a 60 KiB chunk in four.
+const READ_BUFFER: usize = 16 * 1024;
+
 /// The WebSocket the driver runs on.
 pub(crate) type Ws = WebSocketStream<Box<dyn Io>>;
 
@@ -64,8 +70,10 @@ impl Target {
 
 /// The WebSocket limits of [TRN-04]: no message or frame above the largest
 /// envelope frame (tungstenite fails the read, and the driver closes 1009).
+/// Reads take at most [`READ_BUFFER`] bytes at a time.
 pub(crate) fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(MAX_ENVELOPE_FRAME))
         .max_frame_size(Some(MAX_ENVELOPE_FRAME))
 }

@@ -5,7 +5,7 @@
 
 use std::future::{Future, pending};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -26,6 +26,7 @@ use crate::error::{ConnectError, DriverGone};
 use crate::event::{DriverEvent, Events};
 use crate::handle::{Handle, Request};
 use crate::machine::Machine;
+use crate::tls::TlsTransport;
 use crate::transport::{PlainTcp, Transport};
 
 /// How a driver connects and reconnects.
@@ -42,13 +43,15 @@ pub struct DriverConfig {
     pub backoff_max: Duration,
     /// A connection that lasted this long resets the backoff.
     pub stable_after: Duration,
-    /// Bound on the TCP connect plus the WebSocket upgrade.
+    /// Bound on the TCP connect, the TLS handshake and the WebSocket
+    /// upgrade.
     pub connect_timeout: Duration,
     /// How long a closing WebSocket may take to finish its close handshake.
     pub close_timeout: Duration,
     /// Commands that may wait in the command channel.
     pub command_queue: usize,
-    /// Opens the byte stream (the TLS seam).
+    /// Opens the byte stream (the TLS seam): [`TlsTransport`] with the
+    /// webpki roots unless set.
     pub transport: Arc<dyn Transport>,
 }
 
@@ -64,8 +67,14 @@ impl DriverConfig {
             connect_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(2),
             command_queue: 64,
-            transport: Arc::new(PlainTcp),
+            transport: default_transport(),
         }
+    }
+
+    /// The same, opening its byte stream through `transport` (for example
+    /// a [`TlsTransport`] that trusts an extra CA).
+    pub fn with_transport(self, transport: Arc<dyn Transport>) -> Self {
+        Self { transport, ..self }
     }
 
     /// One connection, no reconnect.
@@ -86,6 +95,22 @@ impl std::fmt::Debug for DriverConfig {
             .field("backoff_max", &self.backoff_max)
             .finish_non_exhaustive()
     }
+}
+
+/// `ws://` and `wss://` with the webpki roots; `ws://` alone in the
+/// unexpected case that rustls refuses its own defaults. Built once per
+/// process and shared.
+fn default_transport() -> Arc<dyn Transport> {
+    static DEFAULT: OnceLock<Arc<dyn Transport>> = OnceLock::new();
+    DEFAULT
+        .get_or_init(|| match TlsTransport::new() {
+            Ok(tls) => Arc::new(tls),
+            Err(err) => {
+                tracing::warn!(%err, "no TLS: wss:// relays are refused");
+                Arc::new(PlainTcp)
+            }
+        })
+        .clone()
 }
 
 /// The running driver task.

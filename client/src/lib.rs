@@ -15,8 +15,10 @@
 //! channel: the machine's events and the connection's ups and downs). When
 //! the driver stops it gives the machine back through [`Driver::join`].
 //!
-//! TLS is not built in: [`Transport`] is the seam where a TLS connector
-//! plugs in (issue 11); [`PlainTcp`] serves `ws://` and refuses `wss://`.
+//! The byte stream comes from a [`Transport`]: by default a
+//! [`TlsTransport`], which opens `ws://` as plain TCP and `wss://` over
+//! rustls, verifying the relay's certificate against the webpki roots and
+//! any extra CA given (`--ca FILE`, spec §2.5, [TRN-08], [TRN-09]).
 //!
 //! ```no_run
 //! use tandem_client::{Clock, DriverConfig, DriverEvent};
@@ -54,6 +56,7 @@ mod error;
 mod event;
 mod handle;
 mod machine;
+mod tls;
 mod transport;
 
 pub use backoff::{Backoff, RECONNECT_BASE, RECONNECT_MAX};
@@ -65,4 +68,5 @@ pub use error::{ConnectError, DriverGone};
 pub use event::{DriverEvent, Events};
 pub use handle::Handle;
 pub use machine::Machine;
+pub use tls::{CertificateProblem, TlsSetupError, TlsTransport};
 pub use transport::{ConnectFuture, Io, PlainTcp, Transport};

@@ -1,6 +1,6 @@
 //! The byte stream under the WebSocket (spec §2.1, §2.5): [`Transport`] is
-//! the seam where TLS plugs in (issue 11). [`PlainTcp`] opens TCP for
-//! `ws://` and refuses `wss://` rather than send in the clear.
+//! the seam where TLS plugs in ([`crate::TlsTransport`]). [`PlainTcp`]
+//! opens TCP for `ws://` and refuses `wss://` rather than send in the clear.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,10 +11,11 @@ use tokio::net::TcpStream;
 use crate::connect::Target;
 use crate::error::ConnectError;
 
-/// A connected byte stream: TCP, or TLS over TCP.
-pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+/// A connected byte stream: TCP, or TLS over TCP. `Sync` so that a
+/// holder of one can be shared by reference across tasks.
+pub trait Io: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
 
-impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static> Io for T {}
 
 /// The future a [`Transport`] returns.
 pub type ConnectFuture<'a> =

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tandem_codec::Code;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -23,9 +22,10 @@ use crate::hub::{Hub, Input};
 use crate::outbox::{CloseOrder, Outbox, Taken};
 use crate::readahead::ReadAhead;
 use crate::router::ConnId;
+use crate::tls::Stream;
 
 /// An upgraded connection's WebSocket.
-pub(crate) type Ws = WebSocketStream<ReadAhead<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<ReadAhead<Stream>>;
 
 /// Messages read before they are routed under one lock.
 const READ_BATCH: usize = 64;
@@ -321,7 +321,7 @@ mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
     use tandem_proto::random::SeededRandom;
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
     use tokio_tungstenite::tungstenite::protocol::Role;
 
     use super::*;
@@ -336,6 +336,7 @@ mod tests {
         let (accepted, client) = tokio::join!(listener.accept(), client);
         let (stream, _) = accepted.unwrap();
         let _client = client.unwrap();
+        let stream = Stream::Plain(stream);
         let ws = WebSocketStream::from_raw_socket(ReadAhead::new(stream), Role::Server, None).await;
         let hub = Arc::new(Hub::new(
             RelayConfig::default(),

@@ -5,8 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// The subprotocols this relay speaks, most preferred first (spec §2.2).
@@ -87,7 +86,7 @@ pub(crate) enum HeadError {
 /// after it (a client that sent frames before the `101`) belong to the
 /// WebSocket.
 pub(crate) async fn read_head(
-    stream: &mut TcpStream,
+    stream: &mut (impl AsyncRead + Unpin),
     max: usize,
 ) -> Result<(Vec<u8>, usize), HeadError> {
     let mut buf = Vec::with_capacity(max.min(1024));

@@ -1,8 +1,9 @@
 //! The relay server in the mini-redis style: [`run`] accepts TCP
 //! connections on a listener the caller bound, until a shutdown future
-//! completes. Limits of spec §3.9 are enforced here: `MAX_CONNECTIONS`
-//! ([RLY-24]), `SETUP_TIMEOUT` on the upgrade ([RLY-22]), and the graceful
-//! `going_away` close on shutdown ([TRN-05]).
+//! completes; [`run_tls`] runs TLS on each first (spec §2.5). Limits of
+//! spec §3.9 are enforced here: `MAX_CONNECTIONS` ([RLY-24]),
+//! `SETUP_TIMEOUT` on the TLS handshake and the upgrade ([RLY-22]), and the
+//! graceful `going_away` close on shutdown ([TRN-05]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ use crate::http::{self, HeadError, Request};
 use crate::hub::{self, Hub};
 use crate::metrics::Metrics;
 use crate::readahead::ReadAhead;
+use crate::tls::{Stream, TlsConfig};
 
 /// Connections beyond `MAX_CONNECTIONS` that may be in the middle of their
 /// `over_capacity` close at once; further ones are dropped at accept.
@@ -46,6 +48,8 @@ struct Server {
     connections: Arc<Semaphore>,
     refusing: Arc<Semaphore>,
     shutdown: watch::Receiver<bool>,
+    /// The certificate, when the relay serves `wss://` itself.
+    tls: Option<TlsConfig>,
     /// Dropped with the server, after the last connection task: the
     /// receiver then sees the channel closed.
     _done: mpsc::Sender<()>,
@@ -77,6 +81,28 @@ pub async fn run(
     config: RelayConfig,
     shutdown: impl Future,
 ) -> Result<(), RunError> {
+    serve(listener, config, None, shutdown).await
+}
+
+/// [`run`] serving `wss://` and `https://`: every connection starts with a
+/// TLS handshake, bounded by `SETUP_TIMEOUT` together with the upgrade
+/// that follows ([RLY-22]), so a client that never finishes it cannot hold
+/// a connection slot.
+pub async fn run_tls(
+    listener: TcpListener,
+    config: RelayConfig,
+    tls: TlsConfig,
+    shutdown: impl Future,
+) -> Result<(), RunError> {
+    serve(listener, config, Some(tls), shutdown).await
+}
+
+async fn serve(
+    listener: TcpListener,
+    config: RelayConfig,
+    tls: Option<TlsConfig>,
+    shutdown: impl Future,
+) -> Result<(), RunError> {
     let rng = OsRandom::new().map_err(RunError::NoRandom)?;
     let grace = config.shutdown_grace;
     let hub = Arc::new(Hub::new(config, Box::new(rng)));
@@ -88,11 +114,13 @@ pub async fn run(
         refusing: Arc::new(Semaphore::new(MAX_REFUSING)),
         hub: hub.clone(),
         shutdown: stopped.clone(),
+        tls,
         _done: done,
     });
     let timers = tokio::spawn(hub::timers(hub.clone(), stopped));
     if let Ok(address) = listener.local_addr() {
-        tracing::info!(%address, "relay listening");
+        let scheme = if server.tls.is_some() { "wss" } else { "ws" };
+        tracing::info!(%address, scheme, "relay listening");
     }
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(1);
@@ -136,7 +164,7 @@ impl Server {
             Ok(permit) => Some(permit),
             Err(_) => match self.refusing.clone().try_acquire_owned() {
                 Ok(refusing) => {
-                    tokio::spawn(self.refuse(stream, refusing));
+                    tokio::spawn(self.refuse(stream, peer, refusing));
                     return;
                 }
                 Err(_) => {
@@ -151,28 +179,36 @@ impl Server {
     /// [RLY-24] ... it MUST close each further connection with 4005
     /// `over_capacity` right after its upgrade, without reading frames
     /// from it.
-    async fn refuse(self: Arc<Self>, mut stream: TcpStream, _refusing: OwnedSemaphorePermit) {
+    async fn refuse(
+        self: Arc<Self>,
+        tcp: TcpStream,
+        peer: SocketAddr,
+        _refusing: OwnedSemaphorePermit,
+    ) {
         let config = &self.hub.config;
         let limit = config.router.setup_timeout.min(config.close_timeout);
         let upgrade = tokio::time::timeout(limit, async {
+            let mut stream = match &self.tls {
+                None => Stream::Plain(tcp),
+                Some(tls) => tls.accept(tcp).await.ok()?,
+            };
             let (buf, head) = http::read_head(&mut stream, config.max_request_head)
                 .await
                 .ok()?;
-            let peer = stream.peer_addr().ok()?.ip();
-            match http::classify(&buf[..head], peer, &config.trusted_proxies) {
+            match http::classify(&buf[..head], peer.ip(), &config.trusted_proxies) {
                 Request::Upgrade(upgrade) => {
                     stream
                         .write_all(&http::switching_protocols(&upgrade))
                         .await
                         .ok()?;
-                    Some(true)
+                    Some(stream)
                 }
-                _ => Some(false),
+                _ => None,
             }
         })
         .await;
         self.hub.counters.refuse("over_capacity");
-        if let Ok(Some(true)) = upgrade {
+        if let Ok(Some(stream)) = upgrade {
             let mut ws =
                 WebSocketStream::from_raw_socket(stream, Role::Server, Some(config.websocket()))
                     .await;
@@ -188,20 +224,36 @@ impl Server {
     /// A connection from accept to close.
     async fn connection(
         self: Arc<Self>,
-        mut stream: TcpStream,
+        tcp: TcpStream,
         peer: SocketAddr,
         _permit: Option<OwnedSemaphorePermit>,
     ) {
         let hub = &self.hub;
         let accepted_at = hub.now();
-        let _ = stream.set_nodelay(true);
+        let _ = tcp.set_nodelay(true);
         let mut shutdown = self.shutdown.clone();
         // [RLY-22] The relay MUST close a connection that has not completed
         // its WebSocket upgrade ... within `SETUP_TIMEOUT` of the relay
         // accepting its TCP connection ... by closing the TCP connection.
+        // The TLS handshake, when there is one, counts in that time.
         let setup = hub.config.router.setup_timeout;
+        let deadline = tokio::time::Instant::now() + setup;
+        let mut stream = match &self.tls {
+            None => Stream::Plain(tcp),
+            Some(tls) => {
+                let handshake = tokio::select! {
+                    done = tokio::time::timeout_at(deadline, tls.accept(tcp)) => done,
+                    _ = shutdown.changed() => return,
+                };
+                match handshake {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(_)) => return hub.counters.refuse("tls_handshake"),
+                    Err(_elapsed) => return hub.counters.refuse("setup_timeout"),
+                }
+            }
+        };
         let head = tokio::select! {
-            head = tokio::time::timeout(setup, http::read_head(&mut stream, hub.config.max_request_head)) => head,
+            head = tokio::time::timeout_at(deadline, http::read_head(&mut stream, hub.config.max_request_head)) => head,
             _ = shutdown.changed() => return,
         };
         let (buf, head) = match head {
@@ -317,6 +369,7 @@ mod tests {
             refusing: Arc::new(Semaphore::new(1)),
             hub,
             shutdown: stopped,
+            tls: None,
             _done: done,
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -3,14 +3,18 @@
 //! bytes), and waits for frames, closes and silences with time limits,
 //! logging everything to the case's wire log with the frames' JSON forms.
 //! Long waits send envelope Pings, so that only the cases about idleness
-//! let a connection go idle.
+//! let a connection go idle. A `wss://` relay is reached over TLS, its
+//! certificate verified (§2.5, [TRN-09]; `--ca` adds a private CA).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use tandem_client::{Target, TlsTransport};
 use tandem_codec::Code;
 use tandem_codec::envelope::{EnvelopeFrame, Ping};
 use tokio::net::{TcpSocket, TcpStream};
@@ -106,7 +110,7 @@ impl Default for Connect {
 /// A connected client.
 pub struct Peer {
     name: String,
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<Stream>,
     log: Log,
     keepalive: Option<Duration>,
     last_sent: Instant,
@@ -117,21 +121,63 @@ pub struct Peer {
     pub opened_at: Instant,
 }
 
-/// Resolves `ws://host:port/path` to a socket address (TLS is not
-/// supported by the runner yet).
-pub async fn resolve(url: &str) -> Result<SocketAddr, Failure> {
-    let rest = url.strip_prefix("ws://").ok_or_else(|| {
+/// A connection to the relay: TCP, or TLS over TCP for `wss://`.
+pub type Stream = Box<dyn tandem_client::Io>;
+
+/// The runner's TLS trust: the webpki roots, plus `--ca` when given.
+static TLS: OnceLock<TlsTransport> = OnceLock::new();
+
+/// Trusts the CA certificates of the PEM file `path` for `wss://` relays,
+/// beside the webpki roots (`--ca`); once per process, before any case.
+pub fn trust_ca(path: &Path) -> Result<(), String> {
+    let tls = TlsTransport::with_ca_file(path).map_err(|e| e.to_string())?;
+    TLS.set(tls)
+        .map_err(|_| "the runner's TLS trust was already set".to_owned())
+}
+
+fn tls() -> Result<&'static TlsTransport, Failure> {
+    if let Some(tls) = TLS.get() {
+        return Ok(tls);
+    }
+    let tls = TlsTransport::new().map_err(|e| Failure::harness("TLS", e.to_string()))?;
+    Ok(TLS.get_or_init(|| tls))
+}
+
+/// Opens the connection to the relay of `url` (from 127.0.0.`source` as
+/// [`tcp`] does), with TLS for `wss://`; the relay's address with it.
+pub async fn open(url: &str, source: Option<u8>) -> Result<(Stream, SocketAddr), Failure> {
+    let target = Target::parse(url)
+        .map_err(|e| Failure::harness("a ws:// or wss:// relay URL", e.to_string()))?;
+    let address = resolve(url).await?;
+    let stream = tcp(address, source).await?;
+    let _ = stream.set_nodelay(true);
+    let stream = tls()?.secure(stream, &target).await.map_err(|e| {
         Failure::harness(
-            "a ws:// relay URL",
-            format!("`{url}`: the runner speaks plain ws:// only"),
+            format!("a TLS connection to `{url}` (--ca FILE trusts a private CA)"),
+            e.to_string(),
         )
     })?;
+    Ok((stream, address))
+}
+
+/// Resolves `ws://host:port/path` or `wss://...` to a socket address.
+pub async fn resolve(url: &str) -> Result<SocketAddr, Failure> {
+    let (rest, port) = match (url.strip_prefix("ws://"), url.strip_prefix("wss://")) {
+        (Some(rest), _) => (rest, 80),
+        (_, Some(rest)) => (rest, 443),
+        _ => {
+            return Err(Failure::harness(
+                "a ws:// or wss:// relay URL",
+                format!("`{url}` is neither"),
+            ));
+        }
+    };
     let authority = rest.split(['/', '?']).next().unwrap_or_default();
     let with_port = match authority.strip_prefix('[') {
         Some(v6) if v6.contains("]:") => authority.to_owned(),
-        Some(_) => format!("{authority}:80"),
+        Some(_) => format!("{authority}:{port}"),
         None if authority.contains(':') => authority.to_owned(),
-        None => format!("{authority}:80"),
+        None => format!("{authority}:{port}"),
     };
     let mut addresses = tokio::net::lookup_host(&with_port)
         .await
@@ -173,9 +219,7 @@ impl Peer {
         keepalive: Option<Duration>,
     ) -> Result<Self, Failure> {
         let opened_at = Instant::now();
-        let address = resolve(url).await?;
-        let stream = tcp(address, options.source).await?;
-        let _ = stream.set_nodelay(true);
+        let (stream, _) = open(url, options.source).await?;
         let mut request = url.into_client_request().map_err(|e| {
             Failure::harness(format!("a WebSocket request for `{url}`"), e.to_string())
         })?;

@@ -7,10 +7,9 @@
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::case::Failure;
-use crate::relay::peer::{code_name, resolve, tcp};
+use crate::relay::peer::{Stream, code_name, open};
 use crate::wirelog::{Direction, EntryKind, Log};
 
 /// The relay's answer to an upgrade request.
@@ -53,7 +52,7 @@ pub enum RawEvent {
 /// A raw TCP connection to the relay.
 pub struct RawClient {
     name: String,
-    stream: TcpStream,
+    stream: Stream,
     log: Log,
     buf: Vec<u8>,
     mask: [u8; 4],
@@ -72,10 +71,11 @@ impl RawClient {
         mask: [u8; 4],
     ) -> Result<Self, Failure> {
         let opened_at = Instant::now();
-        let address = resolve(url).await?;
-        let stream = tcp(address, None).await?;
-        let _ = stream.set_nodelay(true);
-        let rest = url.strip_prefix("ws://").unwrap_or(url);
+        let (stream, address) = open(url, None).await?;
+        let rest = url
+            .strip_prefix("ws://")
+            .or_else(|| url.strip_prefix("wss://"))
+            .unwrap_or(url);
         let (host, path) = match rest.find('/') {
             Some(at) => (rest[..at].to_owned(), rest[at..].to_owned()),
             None => (rest.to_owned(), "/".to_owned()),

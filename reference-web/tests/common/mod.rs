@@ -268,6 +268,8 @@ pub struct Relay {
     pub port: u16,
     pub url: String,
     proc: Option<Proc>,
+    /// The extra flags, given again on restart.
+    flags: Vec<String>,
 }
 
 impl Relay {
@@ -288,10 +290,17 @@ impl Relay {
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
         let port: u16 = address.rsplit(':').next().unwrap().parse().unwrap();
+        // With its own certificate the relay serves wss:// (issue 11).
+        let scheme = if flags.contains(&"--tls-cert") {
+            "wss"
+        } else {
+            "ws"
+        };
         Self {
             port,
-            url: format!("ws://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             proc: Some(proc),
+            flags: flags.iter().map(|f| (*f).to_owned()).collect(),
         }
     }
 
@@ -305,7 +314,9 @@ impl Relay {
     /// Starts it again on the same port.
     pub async fn restart(&mut self) {
         let listen = format!("127.0.0.1:{}", self.port);
-        let mut proc = Proc::spawn("relay", relay_bin(), &["--listen", &listen]);
+        let mut args = vec!["--listen", listen.as_str()];
+        args.extend(self.flags.iter().map(String::as_str));
+        let mut proc = Proc::spawn("relay", relay_bin(), &args);
         proc.wait_line("relay listening").await;
         self.proc = Some(proc);
     }
