@@ -12,10 +12,15 @@
 //! (`connection`); routing decisions are made under one mutex that holds
 //! the router and every connection's bounded send queue (`hub`, `outbox`);
 //! a timer task runs the router's expiries; the HTTP upgrade, `/healthz`
-//! and `/metrics` share the port (`http`, `metrics`).
+//! and `/metrics` share the port (`http`, `metrics`); with a certificate
+//! ([`run_tls`]) all of it runs over TLS (`tls`, spec §2.5).
+//!
+//! [`forwarder`] is not part of the relay: it is the raw baseline that the
+//! benchmarks measure the relay against.
 
 mod config;
 mod connection;
+pub mod forwarder;
 mod http;
 mod hub;
 mod metrics;
@@ -23,8 +28,10 @@ mod outbox;
 mod readahead;
 pub mod router;
 mod server;
+mod tls;
 
 pub use config::{MAX_CONNECTIONS, RelayConfig, SEND_QUEUE_BYTES, SEND_QUEUE_FRAMES};
 pub use http::SUBPROTOCOLS;
 pub use router::RouterConfig;
-pub use server::{RunError, run};
+pub use server::{RunError, run, run_tls};
+pub use tls::{TlsConfig, TlsError};

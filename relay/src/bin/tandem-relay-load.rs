@@ -24,7 +24,6 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::Notify;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
 
@@ -205,48 +204,10 @@ fn current_thread() -> Result<tokio::runtime::Runtime, Error> {
 // ---------------------------------------------------------------------
 // The baseline: a raw tokio-tungstenite forwarder.
 
-// tungstenite's callback returns its own (large) error response type.
-#[allow(clippy::result_large_err)]
 async fn baseline(listen: SocketAddr) -> Result<(), Error> {
     let listener = TcpListener::bind(listen).await?;
     println!("baseline listening on {listen}");
-    let mut waiting: Option<Ws> = None;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let _ = stream.set_nodelay(true);
-        // The default configuration: this is what "raw" means here.
-        let ws = match tokio_tungstenite::accept_hdr_async(
-            stream,
-            |_: &Request, mut response: Response| {
-                response.headers_mut().insert(
-                    "Sec-WebSocket-Protocol",
-                    HeaderValue::from_static("tandem.v1"),
-                );
-                Ok(response)
-            },
-        )
-        .await
-        {
-            Ok(ws) => ws,
-            Err(_) => continue,
-        };
-        match waiting.take() {
-            None => waiting = Some(ws),
-            Some(first) => {
-                let (a_sink, a_stream) = first.split();
-                let (b_sink, b_stream) = ws.split();
-                let binary = |m: Result<Message, _>| async move {
-                    match m {
-                        Ok(Message::Binary(b)) => Some(Ok(Message::Binary(b))),
-                        Ok(_) => None,
-                        Err(e) => Some(Err(e)),
-                    }
-                };
-                tokio::spawn(a_stream.filter_map(binary).forward(b_sink));
-                tokio::spawn(b_stream.filter_map(binary).forward(a_sink));
-            }
-        }
-    }
+    Ok(tandem_relay::forwarder::run(listener).await?)
 }
 
 // ---------------------------------------------------------------------
