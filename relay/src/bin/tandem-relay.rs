@@ -3,11 +3,12 @@
 //! clap shell around [`tandem_relay::run`], in the mini-redis style.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use tandem_relay::{RelayConfig, RouterConfig};
+use tandem_relay::{RelayConfig, RouterConfig, TlsConfig};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -16,8 +17,11 @@ Examples:
   # Serve on the default address, with the spec's limits:
   tandem-relay
 
-  # Serve on all interfaces (put TLS in front of it: spec §2.5):
-  tandem-relay --listen 0.0.0.0:8080
+  # Serve wss:// and https:// on all interfaces with its own certificate:
+  tandem-relay --listen 0.0.0.0:443 --tls-cert fullchain.pem --tls-key key.pem
+
+  # Plain ws:// on loopback, behind a TLS-terminating proxy (nginx, Caddy):
+  tandem-relay --listen 127.0.0.1:8080 --trusted-proxy 127.0.0.1
 
   # Behind a reverse proxy at 10.0.0.2 that sets `Forwarded`:
   tandem-relay --trusted-proxy 10.0.0.2
@@ -26,9 +30,14 @@ Examples:
   RUST_LOG=tandem_relay=debug tandem-relay --setup-timeout 2s --idle-timeout 5s
 
 Endpoints on the same port: WebSocket upgrades offering `tandem.v1` (any
-path), `GET /healthz`, and Prometheus `GET /metrics`.
-Durations take a unit: 500ms, 10s, 3m. SIGINT or SIGTERM closes every
-connection with 1001 going_away, then exits.";
+path), `GET /healthz`, and Prometheus `GET /metrics`; over TLS when
+--tls-cert and --tls-key are given (the handshake counts in SETUP_TIMEOUT).
+Durations take a unit: 500ms, 10s, 3m. Once it accepts connections it
+writes one line to standard output, `ready <url> NAME=VALUE...` with its
+limits and timers (spec §12.6, [CONF-12]), so that a script or the
+conformance runner (`--relay-cmd 'tandem-relay --listen {listen_addr}'`)
+knows where it is; logs go to standard error. SIGINT or SIGTERM closes
+every connection with 1001 going_away, then exits.";
 
 /// The Tandem relay: routes encrypted traffic between a primary and its
 /// companions over WebSockets.
@@ -98,6 +107,23 @@ struct Args {
     /// Runtime worker threads (default: one per core).
     #[arg(long, value_name = "N", value_parser = positive)]
     threads: Option<usize>,
+    /// Serve wss:// and https:// with this PEM certificate chain (the
+    /// relay's certificate first); plain ws:// without it (spec §2.5).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        env = "TANDEM_RELAY_TLS_CERT"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        env = "TANDEM_RELAY_TLS_KEY"
+    )]
+    tls_key: Option<PathBuf>,
 }
 
 /// Parses `500ms`, `10s`, `3m` or a bare number of seconds; zero is refused
@@ -129,6 +155,29 @@ fn positive(text: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// The `ready` line of [CONF-12]: the URL, then every limit and timer of
+/// §10.3 and §10.4 by its spec name (durations in milliseconds).
+fn ready_line(scheme: &str, address: SocketAddr, config: &RelayConfig) -> String {
+    let ms = |d: Duration| d.as_millis();
+    let router = &config.router;
+    format!(
+        "ready {scheme}://{address}/ SETUP_TIMEOUT={} IDLE_TIMEOUT={} CHANNEL_TTL={} \
+         PAIRING_CHANNEL_MAX={} MAX_CONNECTIONS={} MAX_CHANNELS_PER_CONNECTION={} \
+         MAX_CHANNELS_PER_ADDRESS={} MAX_LINKS_PER_ROUTE={} SEND_QUEUE_FRAMES={} \
+         SEND_QUEUE_BYTES={}",
+        ms(router.setup_timeout),
+        ms(router.idle_timeout),
+        ms(router.channel_ttl),
+        ms(router.pairing_channel_max),
+        config.max_connections,
+        router.max_channels_per_connection,
+        router.max_channels_per_address,
+        router.max_links_per_route,
+        config.send_queue_frames,
+        config.send_queue_bytes,
+    )
 }
 
 impl Args {
@@ -185,7 +234,18 @@ fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match TlsConfig::from_pem_files(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(error) => {
+                tracing::error!(%error, "cannot serve TLS");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(threads) = args.threads {
@@ -206,7 +266,23 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match tandem_relay::run(listener, args.config(), signal()).await {
+        let address = match listener.local_addr() {
+            Ok(address) => address,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the listening address");
+                return ExitCode::FAILURE;
+            }
+        };
+        let config = args.config();
+        let scheme = if tls.is_some() { "wss" } else { "ws" };
+        // One flushed line, after the listener is bound: connections made
+        // from now on are accepted.
+        println!("{}", ready_line(scheme, address, &config));
+        let served = match tls {
+            Some(tls) => tandem_relay::run_tls(listener, config, tls, signal()).await,
+            None => tandem_relay::run(listener, config, signal()).await,
+        };
+        match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 tracing::error!(%error, "relay failed");
@@ -229,6 +305,16 @@ mod tests {
         assert!(duration("0s").is_err());
         assert!(duration("1h").is_err());
         assert!(duration("fast").is_err());
+    }
+
+    #[test]
+    fn the_ready_line_names_every_limit_and_timer() {
+        let args = Args::parse_from(["tandem-relay", "--idle-timeout", "2s"]);
+        let line = ready_line("ws", "127.0.0.1:4000".parse().unwrap(), &args.config());
+        assert!(line.starts_with("ready ws://127.0.0.1:4000/ "), "{line}");
+        assert!(line.contains(" IDLE_TIMEOUT=2000 "), "{line}");
+        assert!(line.ends_with(" SEND_QUEUE_BYTES=33554432"), "{line}");
+        assert_eq!(line.split(' ').count(), 12, "{line}");
     }
 
     #[test]
