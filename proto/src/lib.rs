@@ -62,6 +62,8 @@
 
 pub mod companion;
 mod error;
+#[doc(hidden)]
+pub mod faults;
 pub mod handshake;
 mod keys;
 pub mod noise;

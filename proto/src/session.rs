@@ -124,6 +124,18 @@ impl Session {
         Ok(frame)
     }
 
+    /// Seals a `Rekey` now and switches the sending key, before
+    /// `REKEY_INTERVAL` is reached: for the conformance runner's peers,
+    /// which check that a receiver follows a `Rekey` at any point
+    /// ([SESS-08]).
+    #[doc(hidden)]
+    pub fn rekey_now_for_testing(&mut self) -> Result<Bytes, Error> {
+        let message = self.encrypt(&InnerFrame::Rekey)?;
+        self.transport.rekey_outgoing();
+        self.sent_under_key = 0;
+        Ok(message)
+    }
+
     /// Encrypts arbitrary plaintext as one transport message, bypassing the
     /// codec: for tests and the conformance runner's deliberately wrong
     /// peers only.

@@ -66,6 +66,8 @@ impl Wire {
     }
 
     pub(crate) fn connected(&mut self, now: Instant) {
+        // A Close kept for the previous connection is not for this one.
+        self.queue.clear();
         self.connected = true;
         self.last_received = now;
         self.ping_sent_at = None;
@@ -73,7 +75,11 @@ impl Wire {
 
     pub(crate) fn disconnected(&mut self) {
         self.connected = false;
-        self.queue.clear();
+        // Frames for a connection that is gone are dropped; a Close the
+        // machine queued for it is kept, so that the driver still sends it
+        // ([ENV-06]: the relay is told why).
+        self.queue
+            .retain(|transmit| matches!(transmit, Transmit::Close { .. }));
         self.ping_sent_at = None;
     }
 

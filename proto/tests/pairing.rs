@@ -205,6 +205,23 @@ fn an_expired_code_cannot_be_joined() {
 }
 
 #[test]
+fn a_pairing_cut_while_waiting_for_confirmation_is_reported_failed() {
+    let mut net = net(12);
+    let p = net.start_pairing(PairingConfig::default());
+    let qr = shown_code(&net, p);
+    let now = net.now;
+    net.primary().link(now, qr).unwrap();
+    net.drive();
+    assert!(confirmation(&net).is_some());
+    net.cut_primary();
+    assert!(net.primary_events.iter().any(|e| matches!(
+        e,
+        PrimaryEvent::PairingFailed { code, .. } if *code == Code::GOING_AWAY
+    )));
+    assert!(net.store().companions().unwrap().is_empty());
+}
+
+#[test]
 fn an_unconfirmed_link_times_out() {
     let mut net = net(8);
     let p = net.start_pairing(PairingConfig::default());

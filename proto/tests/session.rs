@@ -432,3 +432,48 @@ fn a_relay_that_drops_or_duplicates_data_is_detected_and_nothing_is_lost() {
     let store: Vec<_> = net.store().all_messages().cloned().collect();
     assert_eq!(cache, store);
 }
+
+/// [ENV-06]: a frame from the relay that does not decode closes the
+/// connection with `malformed_frame`; the Close reaches the driver even
+/// though the machine already counts the connection as lost.
+#[test]
+fn an_undecodable_relay_frame_closes_the_connection_with_malformed_frame() {
+    use tandem_proto::Transmit;
+    use tandem_proto::companion::{Companion, CompanionConfig, Credentials};
+    use tandem_proto::primary::Primary;
+
+    fn close_of(mut next: impl FnMut() -> Option<Transmit>) -> Option<Code> {
+        std::iter::from_fn(&mut next).find_map(|t| match t {
+            Transmit::Close { code, .. } => Some(code),
+            Transmit::Frame(_) => None,
+        })
+    }
+    let garbage = Bytes::from_static(&[0x0f, 0x00]);
+    let now = tandem_proto::Instant::from_micros(0);
+
+    let (primary_key, companion_key) = keys(40);
+    let credentials = Credentials {
+        identity: companion_key,
+        primary_key: primary_key.public(),
+        account_name: "Ada".into(),
+    };
+    let mut companion = Companion::new(
+        CompanionConfig::default(),
+        credentials,
+        Box::new(SeededRandom::new(41)),
+    );
+    companion.handle_connected(now).unwrap();
+    let _ = companion.handle_frame(now, garbage.clone());
+    assert_eq!(
+        close_of(|| companion.poll_transmit()),
+        Some(Code::MALFORMED_FRAME)
+    );
+
+    let mut primary = Primary::new(PrimaryConfig::default(), primary_key, MemoryStore::new(42));
+    primary.handle_connected(now).unwrap();
+    let _ = primary.handle_frame(now, garbage);
+    assert_eq!(
+        close_of(|| primary.poll_transmit()),
+        Some(Code::MALFORMED_FRAME)
+    );
+}

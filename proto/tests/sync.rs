@@ -105,6 +105,31 @@ fn live_events_arrive_in_order_and_are_acknowledged() {
 }
 
 #[test]
+fn a_message_the_owner_sends_on_the_phone_reaches_the_companion() {
+    let (mut net, c) = seeded(9);
+    assert!(net.run_until(LIMIT, |n| n.all_synced()));
+    let now = net.now;
+    let chat = net.store().chats().unwrap()[0].chat_id;
+    let message = net
+        .primary()
+        .send_own_message(now, chat, text("from the phone"))
+        .unwrap();
+    assert_eq!((message.sender, message.status), (0, MessageStatus::Sent));
+    net.drive();
+    assert!(
+        net.companions[c]
+            .events
+            .contains(&CompanionEvent::MessageAdded(message.clone()))
+    );
+    net.advance(Duration::from_millis(150));
+    assert_mirrors(&net, c);
+    // A chat that does not exist is refused, and nothing is stored.
+    let head = net.store().head().unwrap();
+    assert!(net.primary().send_own_message(now, 999, text("x")).is_err());
+    assert_eq!(net.store().head().unwrap(), head);
+}
+
+#[test]
 fn a_send_whose_ack_was_lost_is_applied_exactly_once() {
     let (mut net, c) = seeded(3);
     assert!(net.run_until(LIMIT, |n| n.all_synced()));

@@ -15,6 +15,7 @@ use tandem_codec::session::{
 
 use super::CompanionEvent;
 use crate::Error;
+use crate::faults::{Fault, Faults};
 
 /// `MAX_CREDIT`, in chunks.
 const MAX_CREDIT: u32 = 32;
@@ -83,9 +84,17 @@ enum Transfer {
 pub(crate) struct Transfers {
     active: BTreeMap<u32, Transfer>,
     next_id: u32,
+    faults: Faults,
 }
 
 impl Transfers {
+    pub(crate) fn new(faults: Faults) -> Self {
+        Self {
+            faults,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn upload(&mut self, request: UploadRequest) -> u32 {
         let id = self.allocate();
         self.active.insert(
@@ -220,10 +229,11 @@ impl Transfers {
                 if let Some(Transfer::Upload { credit, .. }) =
                     self.active.get_mut(&grant.transfer_id)
                 {
-                    *credit += u32::from(grant.chunks);
+                    *credit = credit.saturating_add(u32::from(grant.chunks));
                     // [MEDIA-10] A sender that is granted more MUST close the
                     // session with `credit_exceeded`.
-                    if *credit > MAX_CREDIT {
+                    // Fault [MEDIA-10]: `AcceptExcessUploadCredit` takes it.
+                    if *credit > MAX_CREDIT && !self.faults.has(Fault::AcceptExcessUploadCredit) {
                         return Err(Error::protocol(
                             Code::CREDIT_EXCEEDED,
                             "credit above MAX_CREDIT",
@@ -386,7 +396,9 @@ impl Transfers {
         else {
             return Vec::new();
         };
-        let verified = hasher.map(|h| h.finalize().as_slice() == media_id);
+        // Fault [MEDIA-08]: `SkipDownloadHashCheck` calls any file verified.
+        let unchecked = self.faults.has(Fault::SkipDownloadHashCheck);
+        let verified = hasher.map(|h| unchecked || h.finalize().as_slice() == media_id);
         if verified == Some(false) {
             // [MEDIA-08] ... MUST discard it on a mismatch and report
             // `media_hash_mismatch`.

@@ -29,6 +29,7 @@ pub use cache::Cache;
 pub use media::{MediaSource, UploadRequest};
 pub use outbox::{Outbox, PendingSend};
 
+use crate::faults::{Fault, Faults};
 use crate::handshake::CompanionReconnect;
 use crate::noise::HandshakeOptions;
 use crate::random::{self, Random};
@@ -66,6 +67,9 @@ pub struct CompanionConfig {
     /// Test-only handshake knobs.
     #[doc(hidden)]
     pub handshake_options: HandshakeOptions,
+    /// Deliberate bugs for the conformance self-test (feature `faults`).
+    #[doc(hidden)]
+    pub faults: Faults,
 }
 
 impl Default for CompanionConfig {
@@ -78,6 +82,7 @@ impl Default for CompanionConfig {
             retry_base: Duration::from_millis(250),
             retry_max: Duration::from_secs(30),
             handshake_options: HandshakeOptions::default(),
+            faults: Faults::default(),
         }
     }
 }
@@ -282,6 +287,7 @@ impl Companion {
     /// A companion with stored credentials, not connected yet.
     pub fn new(config: CompanionConfig, credentials: Credentials, rng: Box<dyn Random>) -> Self {
         let wire = Wire::new(config.ping_interval);
+        let transfers = media::Transfers::new(config.faults);
         Self {
             config,
             credentials,
@@ -290,7 +296,7 @@ impl Companion {
             link: LinkState::Detached,
             cache: Cache::default(),
             outbox: Outbox::default(),
-            transfers: media::Transfers::default(),
+            transfers,
             events: VecDeque::new(),
             acked: 0,
             ack_deadline: None,
@@ -401,6 +407,9 @@ impl Companion {
                 self.link = LinkState::Detached;
                 if self.unlinking {
                     self.wipe(Code::UNLINKED, "unlinked");
+                } else if self.wipes_on_relay_signal(closed.code) {
+                    // Fault [RECON-07]: an unauthenticated signal wipes.
+                    self.wipe(closed.code, "the relay closed the link");
                 } else {
                     self.schedule_retry(now);
                 }
@@ -616,6 +625,21 @@ impl Companion {
             } => {
                 let frame = match session.open(&payload) {
                     Ok(frame) => frame,
+                    Err(Error::DecryptFailed)
+                        if self
+                            .config
+                            .faults
+                            .has(Fault::CompanionIgnoresDecryptFailure) =>
+                    {
+                        // Fault [SESS-09]: the message is dropped, the
+                        // session kept.
+                        self.link = LinkState::Active {
+                            link_id,
+                            session,
+                            phase,
+                        };
+                        return Ok(());
+                    }
                     Err(err) => {
                         // [SESS-09] decryption failures are fatal: no silent
                         // drop; [SESS-10] undecodable frames get `Close`.
@@ -695,7 +719,10 @@ impl Companion {
             (_, InnerFrame::SnapshotBegin(begin)) if !matches!(phase, Phase::Snapshot) => {
                 // [SYNC-05] A companion MUST discard all its synced state when
                 // it receives `SnapshotBegin`.
-                self.cache.clear();
+                if !self.config.faults.has(Fault::KeepCacheOnSnapshot) {
+                    // (Fault [SYNC-05]: `KeepCacheOnSnapshot` keeps it.)
+                    self.cache.clear();
+                }
                 self.cache.log_id = begin.log_id;
                 self.acked = 0;
                 self.set_phase(Phase::Snapshot);
@@ -716,6 +743,7 @@ impl Companion {
                 Ok(())
             }
             (Phase::Snapshot, InnerFrame::MessagePage(page)) if page.request_id == 0 => {
+                self.refuse_unknown_bodies(&page.messages)?;
                 self.cache
                     .add_messages(page.chat_id, page.messages, page.has_more);
                 Ok(())
@@ -754,6 +782,7 @@ impl Companion {
             (Phase::Live | Phase::Replaying { .. }, InnerFrame::MessagePage(page))
                 if page.request_id != 0 =>
             {
+                self.refuse_unknown_bodies(&page.messages)?;
                 let count = page.messages.len();
                 self.cache
                     .add_messages(page.chat_id, page.messages, page.has_more);
@@ -789,6 +818,13 @@ impl Companion {
                 }
                 self.pump_uploads()
             }
+            (Phase::Resuming, _)
+                if self.config.faults.has(Fault::IgnoreFrameBeforeResumeAnswer) =>
+            {
+                // Fault [SESS-04]: a frame before the resume's answer is
+                // discarded.
+                Ok(())
+            }
             (_, other) => Err(Error::protocol(
                 Code::UNEXPECTED_SESSION_FRAME,
                 format!("unexpected {} from the primary", other.name()),
@@ -800,10 +836,23 @@ impl Companion {
         // [SYNC-12] A companion MUST close the session with
         // `unexpected_session_frame` when an event's seq is not one more
         // than the last it applied.
-        if seq != self.cache.seq + 1 {
+        // Fault [SYNC-12]: `IgnoreEventGap` applies it anyway.
+        if seq != self.cache.seq + 1 && !self.config.faults.has(Fault::IgnoreEventGap) {
             return Err(Error::protocol(
                 Code::UNEXPECTED_SESSION_FRAME,
                 format!("event {seq} after {}", self.cache.seq),
+            ));
+        }
+        if let EventBody::MessageAdded(message) = &event {
+            self.refuse_unknown_bodies(std::slice::from_ref(message))?;
+        }
+        if let EventBody::Unknown { kind, .. } = &event
+            && self.config.faults.has(Fault::CloseOnUnknownEventKind)
+        {
+            // Fault [SYNC-09]: an unknown event kind closes the session.
+            return Err(Error::protocol(
+                Code::MALFORMED_SESSION_FRAME,
+                format!("unknown event kind {kind}"),
             ));
         }
         self.cache.apply(&event);
@@ -883,6 +932,12 @@ impl Companion {
                 self.link = LinkState::Detached;
                 self.schedule_retry(now);
             }
+            code if self.wipes_on_relay_signal(code) => {
+                // Fault [RECON-07]: an unauthenticated signal wipes.
+                self.drop_session(code);
+                self.link = LinkState::Detached;
+                self.wipe(code, &error.message);
+            }
             _ => {}
         }
         Ok(())
@@ -891,10 +946,23 @@ impl Companion {
     /// After a resume or snapshot: resend pending sends in order
     /// ([SYNC-19]) and restart transfers.
     fn resume_work(&mut self) -> Result<(), Error> {
+        if self.config.faults.has(Fault::ResendWithNewClientId) && !self.outbox.pending().is_empty()
+        {
+            // Fault [SYNC-19]: every pending send gets a new client id.
+            let mut pending = self.outbox.pending().to_vec();
+            for send in &mut pending {
+                send.client_id = random::array(self.rng.as_mut());
+            }
+            self.outbox.restore(pending);
+            self.events.push_back(CompanionEvent::OutboxChanged);
+        }
+        // Fault [SYNC-19]: `NoResendAfterResume` sends nothing again.
+        let resend = !self.config.faults.has(Fault::NoResendAfterResume);
         let frames: Vec<InnerFrame> = self
             .outbox
             .pending()
             .iter()
+            .filter(|_| resend)
             .map(|p| p.frame().into())
             .collect();
         for frame in &frames {
@@ -925,13 +993,39 @@ impl Companion {
 
     fn send_ack(&mut self) -> Result<(), Error> {
         self.ack_deadline = None;
-        if self.cache.seq > self.acked && matches!(self.link, LinkState::Active { .. }) {
+        // Fault [SYNC-14]: `NeverAcknowledge` sends no `Ack`.
+        let never = self.config.faults.has(Fault::NeverAcknowledge);
+        if !never && self.cache.seq > self.acked && matches!(self.link, LinkState::Active { .. }) {
             self.acked = self.cache.seq;
             self.seal(&InnerFrame::from(Ack {
                 seq: self.cache.seq,
             }))?;
         }
         Ok(())
+    }
+
+    /// Fault [SYNC-02]: with `RejectUnknownBodyKind`, a message of an
+    /// unknown body kind closes the session instead of being kept.
+    fn refuse_unknown_bodies(&self, messages: &[Message]) -> Result<(), Error> {
+        if self.config.faults.has(Fault::RejectUnknownBodyKind)
+            && let Some(kind) = messages.iter().find_map(|m| match &m.body {
+                Body::Unknown { kind, .. } => Some(*kind),
+                _ => None,
+            })
+        {
+            return Err(Error::protocol(
+                Code::MALFORMED_SESSION_FRAME,
+                format!("unknown body kind {kind}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fault [RECON-07]: with `WipeOnRelaySignal`, a relay's `LinkClosed` or
+    /// `Error` with a logout code is taken for the primary's word.
+    fn wipes_on_relay_signal(&self, code: Code) -> bool {
+        self.config.faults.has(Fault::WipeOnRelaySignal)
+            && [Code::DEVICE_REVOKED, Code::UNKNOWN_DEVICE].contains(&code)
     }
 
     fn set_phase(&mut self, new: Phase) {

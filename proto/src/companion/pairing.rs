@@ -14,6 +14,7 @@ use tandem_codec::qr::QrPayload;
 use tandem_codec::session::InnerFrame;
 
 use super::Credentials;
+use crate::faults::{Fault, Faults};
 use crate::handshake::CompanionPairing;
 use crate::noise::{CheckCode, HandshakeOptions};
 use crate::random::{self, Random};
@@ -39,6 +40,9 @@ pub struct PairingConfig {
     /// Test-only handshake knobs.
     #[doc(hidden)]
     pub handshake_options: HandshakeOptions,
+    /// Deliberate bugs for the conformance self-test (feature `faults`).
+    #[doc(hidden)]
+    pub faults: Faults,
 }
 
 impl Default for PairingConfig {
@@ -51,6 +55,7 @@ impl Default for PairingConfig {
             confirm_timeout: Duration::from_secs(130),
             ping_interval: PING_INTERVAL,
             handshake_options: HandshakeOptions::default(),
+            faults: Faults::default(),
         }
     }
 }
@@ -202,6 +207,17 @@ impl Pairing {
                             account_name: paired.primary.account_name.clone(),
                             primary_device: paired.primary.device_name,
                         });
+                        if self.config.faults.has(Fault::LinkedBeforePairingComplete) {
+                            // Fault [PAIR-08]: linked without `PairingComplete`.
+                            self.wire.close_link(link_id, Code::NORMAL_CLOSURE)?;
+                            self.events.push_back(PairingEvent::Paired(Credentials {
+                                identity: self.identity.clone(),
+                                primary_key: paired.primary_key,
+                                account_name: paired.primary.account_name,
+                            }));
+                            self.state = State::Done;
+                            return Ok(());
+                        }
                         self.state = State::Confirming {
                             link_id,
                             session: Box::new(paired.session),
@@ -249,6 +265,21 @@ impl Pairing {
                         Ok(())
                     }
                     Ok(InnerFrame::Rekey | InnerFrame::Unknown { .. }) => {
+                        self.state = State::Confirming {
+                            link_id,
+                            session,
+                            account_name,
+                            deadline,
+                        };
+                        Ok(())
+                    }
+                    Ok(_)
+                        if self
+                            .config
+                            .faults
+                            .has(Fault::IgnoreFrameBeforePairingComplete) =>
+                    {
+                        // Fault [PAIR-09]: another frame is ignored.
                         self.state = State::Confirming {
                             link_id,
                             session,

@@ -6,6 +6,7 @@ use tandem_codec::Code;
 use tandem_codec::session::{Body, Chat, Contact, EventBody, Message, MessageStatus, Send};
 
 use super::store_error;
+use crate::faults::{Fault, Faults};
 use crate::store::{Commit, SendOutcome, Store};
 use crate::{Error, PublicKey};
 
@@ -107,6 +108,41 @@ pub(super) fn incoming(
     Ok((message, commit))
 }
 
+/// A message the owner sends from the primary itself (§7.1: sender 0,
+/// status sent).
+pub(super) fn own(
+    store: &impl Store,
+    chat_id: u64,
+    body: Body,
+    wall_ms: u64,
+) -> Result<(Message, Commit), Error> {
+    let Some(mut chat) = store.chat(chat_id).map_err(store_error)? else {
+        return Err(Error::protocol(
+            Code::UNKNOWN_CHAT,
+            format!("no chat {chat_id}"),
+        ));
+    };
+    let message = Message {
+        message_id: store.max_message_id().map_err(store_error)? + 1,
+        chat_id,
+        sender: 0,
+        timestamp_ms: wall_ms,
+        status: MessageStatus::Sent,
+        body,
+    };
+    chat.last_message_id = message.message_id;
+    let mut events = Events::after_head(store)?;
+    events.push(EventBody::MessageAdded(message.clone()));
+    events.push(EventBody::ChatUpdated(chat.clone()));
+    let commit = Commit {
+        messages: vec![message.clone()],
+        chats: vec![chat],
+        events: events.list,
+        ..Commit::default()
+    };
+    Ok((message, commit))
+}
+
 /// A sent message's status moved (delivered, read); `None` when the
 /// message is unknown or the status would go backwards.
 pub(super) fn status(
@@ -159,13 +195,22 @@ pub(super) fn send(
     companion: &PublicKey,
     send: &Send,
     wall_ms: u64,
+    faults: Faults,
 ) -> Result<SendResult, Error> {
     // [SYNC-18] On a `Send` whose `(companion key, client_id)` it has seen,
     // the primary MUST NOT apply it again and MUST answer the same.
-    if let Some(outcome) = store
+    let seen = store
         .send_outcome(companion, &send.client_id)
         .map_err(store_error)?
-    {
+        // Fault [SYNC-18]: the client id is forgotten, the send applied again.
+        .filter(|_| !faults.has(Fault::ApplyRetriedSendTwice));
+    if let Some(mut outcome) = seen {
+        if let SendOutcome::Applied { seq, .. } = &mut outcome
+            && faults.has(Fault::RetriedSendAckNamesHead)
+        {
+            // Fault [SYNC-18]: the retry's answer names the head.
+            *seq = store.head().map_err(store_error)?;
+        }
         return Ok(SendResult {
             commit: None,
             outcome,

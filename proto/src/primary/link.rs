@@ -9,6 +9,7 @@ use tandem_codec::session::{Close, InnerFrame};
 
 use super::served::Served;
 use super::{Confirmation, Ctx, PrimaryEvent, store_error};
+use crate::faults::Fault;
 use crate::handshake::{PrimaryPairing, read_reconnect};
 use crate::store::{CompanionRecord, KeyStatus, Store};
 use crate::{Error, Instant, PublicKey, Session};
@@ -41,6 +42,13 @@ impl Link {
         match self {
             Self::Served(served) => Some(served.key()),
             _ => None,
+        }
+    }
+
+    pub(crate) fn seen(&self) -> bool {
+        match self {
+            Self::Served(served) => served.seen(),
+            _ => false,
         }
     }
 
@@ -89,6 +97,18 @@ impl Link {
             Self::AwaitingHello { .. } => reconnect(ctx, link_id, payload),
             Self::Pairing { handshake, .. } => match handshake.finish(payload) {
                 Ok(paired) => {
+                    if ctx.config.faults.has(Fault::StoreLinkBeforeConfirm) {
+                        // Fault [PAIR-06]: the link is stored before the
+                        // person confirms.
+                        let record = CompanionRecord {
+                            key: paired.companion_key,
+                            device_name: paired.companion.device_name.clone(),
+                            linked_at_ms: ctx.wall_ms(),
+                            last_seen_ms: 0,
+                            cursor: 0,
+                        };
+                        ctx.store.link_companion(record).map_err(store_error)?;
+                    }
                     ctx.events.push_back(PrimaryEvent::ConfirmPairing {
                         link_id,
                         device_name: paired.companion.device_name.clone(),
@@ -147,12 +167,16 @@ impl Link {
                 "no pairing awaits confirmation there",
             ));
         };
-        let linked = ctx.store.companions().map_err(store_error)?;
+        let mut linked = ctx.store.companions().map_err(store_error)?;
+        // Only others count (a companion stored early by a fault is not).
+        linked.retain(|c| c.key != key);
+        let limit_ignored = ctx.config.faults.has(Fault::IgnoreCompanionLimit);
         let refusal = match answer {
             Confirmation::Reject => Some((Code::PAIRING_REJECTED, "the person declined")),
             // [PAIR-10] A primary that already has `MAX_COMPANIONS`
             // companions MUST refuse to pair.
-            Confirmation::Accept if linked.len() >= ctx.config.max_companions => {
+            // Fault [PAIR-10]: `limit_ignored` pairs beyond the limit.
+            Confirmation::Accept if linked.len() >= ctx.config.max_companions && !limit_ignored => {
                 Some((Code::DEVICE_LIMIT, "the companion limit is reached"))
             }
             Confirmation::Accept => None,
@@ -273,13 +297,22 @@ fn reconnect<S: Store>(
     ctx.wire.send_data(link_id, reply.into())?;
     let refusal = match status {
         KeyStatus::Linked(_) => None,
+        // Fault [RECON-05]: a revoked key is served as if linked.
+        KeyStatus::Revoked if ctx.config.faults.has(Fault::ServeRevokedKey) => None,
         KeyStatus::Revoked => Some((Code::DEVICE_REVOKED, "this companion was revoked")),
         KeyStatus::Unknown => Some((Code::UNKNOWN_DEVICE, "this companion is not linked")),
     };
     if let Some((code, reason)) = refusal {
         // [RECON-05] ... answer with message 2 and then `Close(device_revoked)`
         // (or `unknown_device`); MUST NOT send or apply anything else.
-        send_close(ctx, &mut session, link_id, code, reason)?;
+        if code == Code::UNKNOWN_DEVICE
+            && ctx.config.faults.has(Fault::RefuseUnknownKeyWithoutClose)
+        {
+            // Fault [RECON-05]: no authenticated `Close`, only `LinkClosed`.
+            ctx.wire.close_link(link_id, code)?;
+        } else {
+            send_close(ctx, &mut session, link_id, code, reason)?;
+        }
         ctx.events
             .push_back(PrimaryEvent::CompanionRefused { key, code });
         return Ok(None);

@@ -14,6 +14,7 @@ use tandem_codec::session::{
 
 use super::{Ctx, store_error};
 use crate::Error;
+use crate::faults::{Fault, Faults};
 use crate::store::{MediaState, Store};
 
 /// `MAX_TRANSFERS` per session.
@@ -59,7 +60,7 @@ impl Transfers {
         match frame {
             InnerFrame::UploadBegin(begin) => self.upload_begin(ctx, begin),
             InnerFrame::Chunk(chunk) => self.chunk(ctx, chunk),
-            InnerFrame::Credit(credit) => self.credit(credit),
+            InnerFrame::Credit(credit) => self.credit(credit, ctx.config.faults),
             InnerFrame::DownloadRequest(request) => self.download(ctx, request),
             InnerFrame::TransferCancel(cancel) => {
                 self.active.remove(&cancel.transfer_id);
@@ -215,7 +216,7 @@ impl Transfers {
         Ok(replies)
     }
 
-    fn credit(&mut self, grant: Credit) -> Result<Vec<InnerFrame>, Error> {
+    fn credit(&mut self, grant: Credit, faults: Faults) -> Result<Vec<InnerFrame>, Error> {
         let Some(Transfer::Download { credit, .. }) = self.active.get_mut(&grant.transfer_id)
         else {
             return Ok(vec![error(
@@ -224,10 +225,11 @@ impl Transfers {
                 "no such download",
             )]);
         };
-        *credit += u32::from(grant.chunks);
+        *credit = credit.saturating_add(u32::from(grant.chunks));
         // [MEDIA-10] A sender that is granted more than `MAX_CREDIT`
         // outstanding chunks MUST close the session with `credit_exceeded`.
-        if *credit > MAX_CREDIT {
+        // Fault [MEDIA-10]: `AcceptExcessDownloadCredit` takes any credit.
+        if *credit > MAX_CREDIT && !faults.has(Fault::AcceptExcessDownloadCredit) {
             return Err(Error::protocol(
                 Code::CREDIT_EXCEEDED,
                 "credit above MAX_CREDIT",
@@ -245,7 +247,10 @@ impl Transfers {
         if let Some(refusal) = self.check_new(t) {
             return Ok(vec![refusal]);
         }
-        if u32::from(request.credit) > MAX_CREDIT {
+        // Fault [MEDIA-10]: `AcceptExcessDownloadCredit` takes any credit.
+        if u32::from(request.credit) > MAX_CREDIT
+            && !ctx.config.faults.has(Fault::AcceptExcessDownloadCredit)
+        {
             return Err(Error::protocol(
                 Code::CREDIT_EXCEEDED,
                 "credit above MAX_CREDIT",
@@ -300,6 +305,8 @@ impl Transfers {
     ) -> Result<Vec<InnerFrame>, Error> {
         let mut frames = Vec::new();
         let mut finished = Vec::new();
+        // Fault [MEDIA-09]: chunks go out without credit.
+        let creditless = ctx.config.faults.has(Fault::IgnoreDownloadCredit);
         for (&t, transfer) in self.active.iter_mut() {
             let Transfer::Download {
                 media_id,
@@ -310,7 +317,7 @@ impl Transfers {
             else {
                 continue;
             };
-            while *credit > 0 && *next < *end {
+            while (*credit > 0 || creditless) && *next < *end {
                 let len = (*end - *next).min(MAX_CHUNK as u64) as usize;
                 let data = ctx
                     .store
@@ -328,7 +335,7 @@ impl Transfers {
                     .into(),
                 );
                 *next += len as u64;
-                *credit -= 1;
+                *credit = credit.saturating_sub(1);
             }
             if *next == *end {
                 finished.push(t);
@@ -363,7 +370,10 @@ fn finish_upload<S: Store>(
         hasher.update(&data);
         offset += data.len() as u64;
     }
-    if hasher.finalize().as_slice() != media_id {
+    // Fault [MEDIA-06]: `SkipUploadHashCheck` keeps a mismatching file.
+    if hasher.finalize().as_slice() != media_id
+        && !ctx.config.faults.has(Fault::SkipUploadHashCheck)
+    {
         ctx.store.discard_media(&media_id).map_err(store_error)?;
         return Ok(vec![cancel(t, Code::MEDIA_HASH_MISMATCH)]);
     }

@@ -24,6 +24,7 @@ use tandem_codec::envelope::{
 use tandem_codec::qr::QrPayload;
 use tandem_codec::session::{Body, InnerFrame, Message, MessageStatus, Typing};
 
+use crate::faults::{Fault, Faults};
 use crate::noise::{CheckCode, HandshakeOptions};
 use crate::store::{CompanionRecord, Store};
 use crate::wire::{Keepalive, PING_INTERVAL, Transmit, Wire};
@@ -63,6 +64,9 @@ pub struct PrimaryConfig {
     /// Test-only handshake knobs (fixed ephemeral keys for vectors).
     #[doc(hidden)]
     pub handshake_options: HandshakeOptions,
+    /// Deliberate bugs for the conformance self-test (feature `faults`).
+    #[doc(hidden)]
+    pub faults: Faults,
 }
 
 impl Default for PrimaryConfig {
@@ -81,6 +85,7 @@ impl Default for PrimaryConfig {
             ping_interval: PING_INTERVAL,
             max_media_size: 1 << 30,
             handshake_options: HandshakeOptions::default(),
+            faults: Faults::default(),
         }
     }
 }
@@ -110,6 +115,9 @@ pub enum PrimaryEvent {
         link_id: u32,
         /// Its key, when the handshake had identified it.
         key: Option<PublicKey>,
+        /// Whether a transport frame from it decrypted in this session, so
+        /// that it counts as seen ([DEV-02], [RECON-06]).
+        seen: bool,
         /// Why.
         code: Code,
     },
@@ -296,14 +304,19 @@ impl<S: Store> Primary<S> {
     pub fn handle_disconnected(&mut self, _now: Instant) {
         self.wire.disconnected();
         self.route = RouteState::None;
+        let mut pairing_lost = self.pending_join.take().is_some();
         for (link_id, link) in std::mem::take(&mut self.links) {
+            // A pairing cut before the link was stored ends without one
+            // (§4.6); the person is told, as for any other failure.
+            pairing_lost |= link.is_pairing();
             self.events.push_back(PrimaryEvent::CompanionDisconnected {
                 link_id,
                 key: link.served_key(),
+                seen: link.seen(),
                 code: Code::PEER_GONE,
             });
         }
-        if self.pending_join.take().is_some() {
+        if pairing_lost {
             self.events.push_back(PrimaryEvent::PairingFailed {
                 code: Code::GOING_AWAY,
                 reason: "the relay connection was lost".into(),
@@ -422,7 +435,11 @@ impl<S: Store> Primary<S> {
     /// Starts linking the companion of a scanned QR code (spec §4). Refused
     /// at the companion limit before anything is sent ([PAIR-10]).
     pub fn link(&mut self, _now: Instant, qr: QrPayload) -> Result<(), Error> {
-        if self.store.companions().map_err(store_error)?.len() >= self.config.max_companions {
+        // Fault [PAIR-10]: no local refusal at the limit.
+        let limit_ignored = self.config.faults.has(Fault::IgnoreCompanionLimit);
+        if !limit_ignored
+            && self.store.companions().map_err(store_error)?.len() >= self.config.max_companions
+        {
             return Err(Error::protocol(
                 Code::DEVICE_LIMIT,
                 "the companion limit is reached",
@@ -505,6 +522,20 @@ impl<S: Store> Primary<S> {
     ) -> Result<Message, Error> {
         let wall_ms = self.ctx(now).wall_ms();
         let (message, commit) = changes::incoming(&self.store, contact_id, body, wall_ms)?;
+        self.commit(now, commit)?;
+        Ok(message)
+    }
+
+    /// The owner sends a message from the primary itself: stored as sent,
+    /// announced to every companion ([SYNC-10]: durable first).
+    pub fn send_own_message(
+        &mut self,
+        now: Instant,
+        chat_id: u64,
+        body: Body,
+    ) -> Result<Message, Error> {
+        let wall_ms = self.ctx(now).wall_ms();
+        let (message, commit) = changes::own(&self.store, chat_id, body, wall_ms)?;
         self.commit(now, commit)?;
         Ok(message)
     }
@@ -644,6 +675,7 @@ impl<S: Store> Primary<S> {
         self.events.push_back(PrimaryEvent::CompanionDisconnected {
             link_id,
             key: link.served_key(),
+            seen: link.seen(),
             code,
         });
     }

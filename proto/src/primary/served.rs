@@ -2,16 +2,17 @@
 //! snapshot, numbered events within the window, acknowledgements, sends
 //! applied exactly once, history, read marks, typing, unlinking, media.
 
-use tandem_codec::Code;
 use tandem_codec::limits::MAX_MESSAGES_PER_PAGE;
 use tandem_codec::session::{
     Ack, ChatPage, ContactPage, Error as ErrorFrame, Event, HistoryRequest, InnerFrame,
     MessagePage, Resume, ResumeAccepted, SendAck, SendFailed, SnapshotBegin, SnapshotEnd,
 };
+use tandem_codec::{Code, ErrorKind};
 
 use super::link::{Link, send_close};
 use super::media::Transfers;
 use super::{Ctx, PrimaryEvent, changes, store_error};
+use crate::faults::Fault;
 use crate::paging::{self, LIST_PAGE_OVERHEAD};
 use crate::store::{SendOutcome, Store};
 use crate::{Error, PublicKey, Session};
@@ -31,6 +32,10 @@ pub(crate) struct Served {
     key: PublicKey,
     session: Session,
     phase: Phase,
+    /// A transport frame from the companion decrypted in this session: only
+    /// then was it seen ([DEV-02]; a handshake alone proves nothing,
+    /// [RECON-06]).
+    seen: bool,
     /// Highest seq sent (or covered by the snapshot or the resume point).
     sent_seq: u64,
     /// Highest seq acknowledged.
@@ -50,6 +55,7 @@ impl Served {
             key,
             session,
             phase: Phase::AwaitResume,
+            seen: false,
             sent_seq: 0,
             acked_seq: 0,
             transfers: Transfers::default(),
@@ -58,6 +64,10 @@ impl Served {
 
     pub(crate) fn key(&self) -> PublicKey {
         self.key
+    }
+
+    pub(crate) fn seen(&self) -> bool {
+        self.seen
     }
 
     pub(crate) fn is_live(&self) -> bool {
@@ -90,6 +100,7 @@ impl Served {
         ctx.events.push_back(PrimaryEvent::CompanionDisconnected {
             link_id,
             key: Some(self.key),
+            seen: self.seen,
             code,
         });
         Ok(())
@@ -102,8 +113,23 @@ impl Served {
         link_id: u32,
         payload: &[u8],
     ) -> Result<Option<Link>, Error> {
+        let faults = ctx.config.faults;
         let outcome = match self.session.open(payload) {
-            Ok(frame) => self.handle(ctx, link_id, frame),
+            Ok(frame) => {
+                self.seen = true;
+                self.handle(ctx, link_id, frame)
+            }
+            Err(Error::DecryptFailed) if faults.has(Fault::PrimaryIgnoresDecryptFailure) => {
+                // Fault [SESS-09]: the message is dropped, the session kept.
+                return Ok(Some(Link::Served(self)));
+            }
+            Err(Error::MalformedFrame(err))
+                if err.kind == ErrorKind::UnknownFrameType
+                    && faults.has(Fault::DiscardUnknownCriticalFrame) =>
+            {
+                // Fault [ENC-09]: an unknown critical type is discarded.
+                return Ok(Some(Link::Served(self)));
+            }
             Err(Error::DecryptFailed) => {
                 // [SESS-09] ... MUST discard the session, MUST NOT act on any
                 // part of the message, MUST send `LinkClosed(decrypt_failed)`.
@@ -111,6 +137,7 @@ impl Served {
                 ctx.events.push_back(PrimaryEvent::CompanionDisconnected {
                     link_id,
                     key: Some(self.key),
+            seen: self.seen,
                     code: Code::DECRYPT_FAILED,
                 });
                 return Ok(None);
@@ -144,10 +171,20 @@ impl Served {
                 ctx.events.push_back(PrimaryEvent::CompanionDisconnected {
                     link_id,
                     key: Some(self.key),
+            seen: self.seen,
                     code: close.code,
                 });
                 ctx.wire.close_link(link_id, close.code)?;
                 return Ok(Flow::End);
+            }
+            (_, InnerFrame::Unknown { frame_type, .. })
+                if ctx.config.faults.has(Fault::CloseOnUnknownIgnorableFrame) =>
+            {
+                // Fault [ENC-10]: an ignorable type closes the session.
+                return Err(Error::protocol(
+                    Code::MALFORMED_SESSION_FRAME,
+                    format!("unknown frame type {frame_type:#04x}"),
+                ));
             }
             // Applied inside `Session::open`; errors are reports only.
             (_, InnerFrame::Rekey | InnerFrame::Error(_) | InnerFrame::Unknown { .. }) => {}
@@ -156,7 +193,9 @@ impl Served {
             }
             (Phase::Live, InnerFrame::Ack(ack)) => self.ack(ctx, link_id, ack)?,
             (Phase::Live, InnerFrame::Send(send)) => {
-                let result = changes::send(ctx.store, &self.key, &send, ctx.wall_ms())?;
+                let wall_ms = ctx.wall_ms();
+                let result =
+                    changes::send(ctx.store, &self.key, &send, wall_ms, ctx.config.faults)?;
                 if let Some(commit) = result.commit {
                     ctx.commit(commit)?;
                 }
@@ -178,7 +217,14 @@ impl Served {
             }
             (Phase::Live, InnerFrame::MarkRead(mark)) => {
                 match changes::mark_read(ctx.store, mark.chat_id, mark.up_to)? {
-                    Some(commit) => ctx.commit(commit)?,
+                    Some(commit) => {
+                        ctx.commit(commit)?;
+                        if ctx.config.faults.has(Fault::MarkReadSkipsSender) {
+                            // Fault [SYNC-24]: the sender's own read events
+                            // are skipped as if sent.
+                            self.sent_seq = ctx.store.head().map_err(store_error)?;
+                        }
+                    }
                     None => self.send_error(ctx, link_id, Code::UNKNOWN_CHAT, 0, "no such chat")?,
                 }
             }
@@ -214,6 +260,9 @@ impl Served {
                 }
                 self.pump_media(ctx, link_id)?;
             }
+            (Phase::AwaitResume, _) if ctx.config.faults.has(Fault::IgnoreFrameBeforeResume) => {
+                // Fault [SESS-04]: a frame before `Resume` is discarded.
+            }
             (_, other) => {
                 // [SESS-03] A frame sent by the wrong role ... and [SESS-04]
                 // anything but `Close`, `Error` and `Rekey` before `Resume`,
@@ -238,7 +287,10 @@ impl Served {
         self.phase = Phase::Live;
         // [DEV-02] The last-seen time is stored when a session starts: its
         // first transport frame, not the handshake.
-        let resumable = resume.log_id == ctx.store.log_id() && resume.seq <= head;
+        let ours = resume.log_id == ctx.store.log_id()
+            // Fault [SYNC-04]: any non-zero log id passes for ours.
+            || (resume.log_id != 0 && ctx.config.faults.has(Fault::ResumeForeignLog));
+        let resumable = ours && resume.seq <= head;
         let cursor = if resumable { resume.seq } else { 0 };
         let wall = ctx.wall_ms();
         ctx.store
@@ -247,9 +299,17 @@ impl Served {
         // [SYNC-03] If `log_id` is the primary's log id and every event after
         // `seq` up to the head is still in the log, the primary MUST answer
         // `ResumeAccepted(head)` and then send exactly the events after it.
-        if resumable && resume.seq + 1 >= first {
+        // Fault [SYNC-03]: `SnapshotInsteadOfResume` never accepts.
+        if resumable
+            && resume.seq + 1 >= first
+            && !ctx.config.faults.has(Fault::SnapshotInsteadOfResume)
+        {
             self.sent_seq = resume.seq;
             self.acked_seq = resume.seq;
+            if resume.seq < head && ctx.config.faults.has(Fault::ResumeSkipsAnEvent) {
+                // Fault [SYNC-03]: off by one, event `seq + 1` is skipped.
+                self.sent_seq = resume.seq + 1;
+            }
             self.send(ctx, link_id, &InnerFrame::from(ResumeAccepted { head }))?;
             return self.pump_events(ctx, link_id);
         }
@@ -327,7 +387,9 @@ impl Served {
         // [SYNC-15] The primary MUST close the session with
         // `ack_out_of_range` when `Ack` names a seq it has not sent or one
         // lower than a previous `Ack`.
-        if ack.seq > self.sent_seq || ack.seq < self.acked_seq {
+        // Fault [SYNC-15]: `IgnoreAckRange` trusts any `Ack`.
+        let out_of_range = ack.seq > self.sent_seq || ack.seq < self.acked_seq;
+        if out_of_range && !ctx.config.faults.has(Fault::IgnoreAckRange) {
             return Err(Error::protocol(
                 Code::ACK_OUT_OF_RANGE,
                 format!(
@@ -369,6 +431,16 @@ impl Served {
             .map_err(store_error)?
             .is_none()
         {
+            if ctx.config.faults.has(Fault::HistoryUnknownChatEmptyPage) {
+                // Fault [SYNC-23]: an empty page instead of `unknown_chat`.
+                let page = MessagePage {
+                    request_id: request.request_id,
+                    chat_id: request.chat_id,
+                    has_more: false,
+                    messages: Vec::new(),
+                };
+                return self.send(ctx, link_id, &InnerFrame::from(page));
+            }
             return self.send_error(
                 ctx,
                 link_id,
@@ -384,10 +456,12 @@ impl Served {
         // [SYNC-22] `has_more` MUST be true exactly when older messages exist
         // than the oldest in the page.
         let dropped = paging::fit_newest(&mut messages);
+        // Fault [SYNC-22]: `has_more` always false.
+        let never = ctx.config.faults.has(Fault::HistoryNeverHasMore);
         let page = MessagePage {
             request_id: request.request_id,
             chat_id: request.chat_id,
-            has_more: has_more || dropped,
+            has_more: (has_more || dropped) && !never,
             messages,
         };
         self.send(ctx, link_id, &InnerFrame::from(page))
@@ -426,8 +500,13 @@ impl Served {
         loop {
             // [SYNC-13] The primary MUST NOT have more than `EVENT_WINDOW`
             // events sent and not acknowledged to one companion.
-            let in_flight = self.sent_seq - self.acked_seq;
-            let room = ctx.config.event_window.saturating_sub(in_flight);
+            let in_flight = self.sent_seq.saturating_sub(self.acked_seq);
+            let room = if ctx.config.faults.has(Fault::IgnoreEventWindow) {
+                // Fault [SYNC-13]: no window.
+                EVENT_BATCH as u64
+            } else {
+                ctx.config.event_window.saturating_sub(in_flight)
+            };
             if room == 0 {
                 return Ok(());
             }
