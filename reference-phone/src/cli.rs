@@ -1,6 +1,7 @@
 //! The `tandem-phone` command line (clap): `init`, `link`, `serve`,
 //! `devices`, `revoke`, `inject`, `chats`, `messages`, each with
-//! `--state DIR`, and `--json` on the listings (issue 7; spec §4, §7, §9).
+//! `--state DIR`, and `--json` on the listings (issue 7; spec §4, §7, §9),
+//! and `adapter`, the conformance adapter (§12.5).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,10 +24,24 @@ macro_rules! out {
     }};
 }
 
+const ADAPTER_HELP: &str = "\
+Command template for the conformance runner (spec 12.5.1):
+  tandem-phone --state {state_dir} adapter --relay {relay_url}
+or, to have the runner link by starting the phone with the QR text:
+  tandem-phone --state {state_dir} adapter --relay {relay_url} --qr {qr_payload}
+
+Requests come one per line on standard input, responses and events go to
+standard output, logs to standard error. An empty state folder gets a new
+phone (account \"Conformance\", no contacts); the simulated network is
+quiet: no echo, no ticker, statuses do not move. The process exits with
+status 0 after `quit`, `restart` or the end of standard input, and 1 when
+the phone cannot serve.";
+
 const EXAMPLES: &str = "\
 Examples:
   tandem-phone init --name Ada
   tandem-phone serve --relay ws://127.0.0.1:8080
+  tandem-phone serve --relay wss://relay.example --ca private-ca.pem
   tandem-phone link 'TANDEM:AEA...'          # or: link --qr-png code.png
   tandem-phone devices
   tandem-phone revoke '300c 9c96 03b9 2a4b'
@@ -51,6 +66,10 @@ pub struct Cli {
         value_name = "DIR"
     )]
     pub state: PathBuf,
+    /// Also trust the CA certificates in this PEM file for a wss:// relay
+    /// (a private relay's CA; the webpki roots are always trusted).
+    #[arg(long, global = true, env = "TANDEM_PHONE_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -113,6 +132,25 @@ pub enum Command {
         #[arg(long, default_value = "2s", value_parser = parse_duration)]
         read_after: Duration,
     },
+    /// Serve through a relay driven by the conformance runner's line
+    /// protocol (the endpoint adapter of spec §12.5, primary role).
+    #[command(after_help = ADAPTER_HELP)]
+    Adapter {
+        /// The relay's URL (`{relay_url}`).
+        #[arg(long, value_name = "URL")]
+        relay: String,
+        /// A QR text to scan at start (`{qr_payload}`); empty for none.
+        #[arg(long, value_name = "TEXT")]
+        qr: Option<String>,
+        /// The account name of a phone created in an empty state folder.
+        #[arg(long, default_value = crate::adapter::ACCOUNT_NAME)]
+        name: String,
+        /// Switch on a deliberate bug, by name (repeatable): for the
+        /// conformance runner's self-test only.
+        #[cfg(feature = "faults")]
+        #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+        faults: Vec<tandem_proto::faults::Fault>,
+    },
     /// List the linked companions.
     Devices {
         /// JSON instead of a table.
@@ -157,7 +195,18 @@ pub use tandem_client::parse_duration;
 
 /// Runs the command line; the binary's whole `main`.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    main_from(std::env::args_os())
+}
+
+/// Runs the command line `args` (the program name first), as `main` does
+/// with the process's arguments: for a host binary that embeds this one,
+/// such as the conformance runner's reference adapters.
+pub fn main_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -176,7 +225,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Nothing may hold the exit up (the adapter must exit within 10 s of
+    // `quit`, spec §12.5.5).
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("tandem-phone: {err}");
@@ -198,6 +251,7 @@ fn name_or_none(name: String) -> Option<String> {
 
 async fn run(cli: Cli) -> Result<(), CommandError> {
     let state = State::new(cli.state);
+    let ca = cli.ca;
     match cli.command {
         Command::Init {
             name,
@@ -225,10 +279,11 @@ async fn run(cli: Cli) -> Result<(), CommandError> {
                     return Err(CommandError::Invalid("give a payload or --qr-png".into()));
                 }
             };
-            let outcome = commands::link(
+            let outcome = commands::link_with_ca(
                 &state,
                 &text,
                 allow_plain_ws,
+                ca.as_deref(),
                 async |prompt: &LinkPrompt| ask(prompt, yes).await,
             )
             .await?;
@@ -247,6 +302,7 @@ async fn run(cli: Cli) -> Result<(), CommandError> {
             read_after,
         } => {
             let mut options = ServeOptions::new(relay);
+            options.ca = ca;
             options.simulation = SimulationConfig {
                 echo_contact: name_or_none(echo),
                 ticker_contact: name_or_none(ticker),
@@ -256,6 +312,27 @@ async fn run(cli: Cli) -> Result<(), CommandError> {
                 ..SimulationConfig::default()
             };
             crate::serve::run(&state, options, shutdown_signal(), |line| out!("{line}"))
+                .await
+                .map_err(|err| CommandError::Invalid(err.to_string()))?;
+        }
+        Command::Adapter {
+            relay,
+            qr,
+            name,
+            #[cfg(feature = "faults")]
+            faults,
+        } => {
+            let options = crate::adapter::AdapterOptions {
+                relay,
+                qr,
+                account_name: name,
+                ca,
+                #[cfg(feature = "faults")]
+                faults: faults.into_iter().collect(),
+                #[cfg(not(feature = "faults"))]
+                faults: Default::default(),
+            };
+            crate::adapter::run(&state, options, shutdown_signal())
                 .await
                 .map_err(|err| CommandError::Invalid(err.to_string()))?;
         }
@@ -373,6 +450,13 @@ async fn shutdown_signal() {
             let _ = interrupt.await;
         }
     }
+}
+
+/// A primary fault by name (`adapter --fault`).
+#[cfg(feature = "faults")]
+fn parse_fault(name: &str) -> Result<tandem_proto::faults::Fault, String> {
+    use tandem_proto::faults::{Fault, FaultRole};
+    Fault::for_role(name, FaultRole::Primary)
 }
 
 #[cfg(test)]

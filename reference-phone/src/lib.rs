@@ -5,8 +5,10 @@
 //! One process at a time writes the event log: `serve` while it runs
 //! (holding the state folder's writer lock), otherwise the short command
 //! that took the lock. Other commands reach a running `serve` through its
-//! control socket ([`control`]).
+//! control socket ([`control`]). The conformance adapter ([`adapter`],
+//! spec §12.5) runs the same serving loop, with the runner as the person.
 
+pub mod adapter;
 pub mod cli;
 pub mod commands;
 pub mod control;

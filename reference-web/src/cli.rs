@@ -2,6 +2,7 @@
 //! and `demo` (issue 8; spec §4, §7, §8, §9.4), with exit codes that tell a
 //! queued send from an unlinked device.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::state::StateDir;
 const EXAMPLES: &str = "\
 Examples:
   tandem-web pair --relay ws://127.0.0.1:8080 --name 'Laptop' --qr-png code.png
+  tandem-web --ca private-ca.pem pair --relay wss://relay.example --name 'Laptop'
   tandem-web chats
   tandem-web history Echo --json
   tandem-web send Echo 'Hello!'
@@ -27,10 +29,25 @@ Examples:
   tandem-web chat
   tandem-web unlink
   tandem-web demo                 # relay, phone and companion in one process
+  tandem-web --state DIR adapter --relay URL   # for tandem-conformance (spec §12.5)
 
 Exit status: 0 done; 1 failed; 2 bad usage; 3 the phone is not connected
 (a `send` is then queued in the state folder and goes out at the next
 connection); 4 not linked (never paired, or unlinked or revoked).";
+
+const ADAPTER_HELP: &str = "\
+The conformance runner's command template (spec §12.5.1):
+  tandem-web --state {state_dir} adapter --relay {relay_url}
+for example:
+  tandem-conformance companion --cmd \"tandem-web --state {state_dir} adapter --relay {relay_url}\"
+
+Requests (one per line): capabilities, show-qr, send <chat_id> <text>,
+read <chat_id>, history <chat_id>, send-file <chat_id> <path>,
+fetch <media_id> <path>, received, unlink, status, restart, quit.
+Events: qr, check_code, linked, pairing_failed, unlinked, peer, message,
+send_result, closed. A linked state folder reconnects at start. Logs go to
+stderr (RUST_LOG). Exit status 0 after quit, restart or the end of stdin;
+1 when the state folder cannot be used.";
 
 /// The Tandem reference web companion, in the terminal: links to a phone by
 /// QR code, then reads and sends messages while the phone keeps them.
@@ -49,6 +66,10 @@ pub struct Cli {
     /// How long to wait for the relay and the phone (`20s`, `500ms`, `2m`).
     #[arg(long, global = true, default_value = "20s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Also trust the CA certificates in this PEM file for a wss:// relay
+    /// (a private relay's CA; the webpki roots are always trusted).
+    #[arg(long, global = true, env = "TANDEM_WEB_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -79,7 +100,9 @@ pub enum Command {
         /// Do not draw the code in the terminal.
         #[arg(long)]
         no_terminal_qr: bool,
-        /// Show a code for a plain ws:// relay off this machine.
+        /// Choose a plain ws:// relay off this machine anyway: messages stay
+        /// encrypted, but who pairs and talks with whom is visible on the
+        /// way (spec [TRN-12]).
         #[arg(long)]
         allow_plain_ws: bool,
     },
@@ -157,6 +180,25 @@ pub enum Command {
                             send, PageUp loads older messages, Esc goes back, Ctrl-C quits."
     )]
     Chat,
+    /// The endpoint adapter of spec §12.5 for the conformance runner:
+    /// requests on stdin, responses and events on stdout, one line each.
+    #[command(after_help = ADAPTER_HELP)]
+    Adapter {
+        /// The runner's relay: put in the QR code and connected to.
+        #[arg(long, value_name = "URL")]
+        relay: String,
+        /// This device's name, shown on the phone.
+        #[arg(long, default_value = "Tandem web")]
+        name: String,
+        /// Show a code for a plain ws:// relay off this machine.
+        #[arg(long)]
+        allow_plain_ws: bool,
+        /// Switch on a deliberate bug, by name (repeatable): for the
+        /// conformance runner's self-test only.
+        #[cfg(feature = "faults")]
+        #[arg(long = "fault", value_name = "NAME", value_parser = parse_fault)]
+        faults: Vec<tandem_proto::faults::Fault>,
+    },
     /// Relay, phone and this companion in one process: every flow, then a
     /// summary. Exits by itself.
     Demo {
@@ -173,13 +215,27 @@ pub use tandem_client::parse_duration;
 
 /// Runs the command line; the binary's whole `main`.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    main_from(std::env::args_os())
+}
+
+/// Runs the command line `args` (the program name first), as `main` does
+/// with the process's arguments: for a host binary that embeds this one,
+/// such as the conformance runner's reference adapters.
+pub fn main_from<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // No colour codes in a log a program keeps (the conformance
+        // runner's report, spec §12.4).
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -192,7 +248,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Nothing left running may hold the exit up (the adapter exits within
+    // 10 s of `quit`, spec §12.5.5).
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("tandem-web: {err}");
@@ -208,6 +268,8 @@ async fn run(cli: Cli) -> Result<ExitCode, WebError> {
     let options = SessionOptions {
         connect_url: None,
         timeout,
+        ca: cli.ca.clone(),
+        faults: Default::default(),
     };
     match cli.command {
         Command::Pair {
@@ -226,6 +288,7 @@ async fn run(cli: Cli) -> Result<ExitCode, WebError> {
                 qr_svg,
                 terminal_qr: !no_terminal_qr,
                 allow_plain_ws,
+                ca: cli.ca.clone(),
             };
             pair(&state, &options, &console, |_| {}).await?;
         }
@@ -278,6 +341,26 @@ async fn run(cli: Cli) -> Result<ExitCode, WebError> {
                 commands::unlink(s, &console, timeout).await
             })
             .await?;
+        }
+        Command::Adapter {
+            relay,
+            name,
+            allow_plain_ws,
+            #[cfg(feature = "faults")]
+            faults,
+        } => {
+            let options = crate::adapter::AdapterOptions {
+                relay_url: relay,
+                device_name: name,
+                allow_plain_ws,
+                timeout,
+                ca: cli.ca.clone(),
+                #[cfg(feature = "faults")]
+                faults: faults.into_iter().collect(),
+                #[cfg(not(feature = "faults"))]
+                faults: Default::default(),
+            };
+            return crate::adapter::run(&state, options).await;
         }
         Command::Status => status(&state, &console)?,
         Command::Chat => crate::tui::run(&state, &options).await?,
@@ -351,6 +434,13 @@ fn status(state: &StateDir, console: &Console) -> Result<(), WebError> {
     ));
     console.line(format!("Queued sends: {queued}."));
     Ok(())
+}
+
+/// A companion fault by name (`adapter --fault`).
+#[cfg(feature = "faults")]
+fn parse_fault(name: &str) -> Result<tandem_proto::faults::Fault, String> {
+    use tandem_proto::faults::{Fault, FaultRole};
+    Fault::for_role(name, FaultRole::Companion)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! [`Companion`](tandem_proto::companion::Companion), driven by
 //! `tandem-client`; this crate is the person's side of it.
 
+pub mod adapter;
 pub mod cli;
 pub mod commands;
 pub mod console;

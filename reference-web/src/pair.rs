@@ -31,8 +31,10 @@ pub struct PairOptions {
     pub qr_svg: Option<PathBuf>,
     /// Draw each code in the terminal.
     pub terminal_qr: bool,
-    /// Allow a plain `ws://` relay off this machine ([QR-06]).
+    /// Allow a plain `ws://` relay off this machine ([QR-06], [TRN-12]).
     pub allow_plain_ws: bool,
+    /// Extra CA certificates (PEM) to trust for a `wss://` relay (`--ca`).
+    pub ca: Option<PathBuf>,
 }
 
 /// A code being shown, for callers that hand it on (the demo's phone).
@@ -64,6 +66,7 @@ pub async fn pair(
     mut on_code: impl FnMut(&ShownCode),
 ) -> Result<Paired, WebError> {
     check_relay(&options.relay_url, options.allow_plain_ws)?;
+    let transport = crate::session::transport(options.ca.as_deref())?;
     let _lock = state.lock()?;
     if let Some(link) = state.link()? {
         return Err(WebError::AlreadyLinked {
@@ -84,8 +87,8 @@ pub async fn pair(
         .connect_url
         .clone()
         .unwrap_or_else(|| options.relay_url.clone());
-    let (handle, mut events, driver) =
-        tandem_client::spawn(machine, DriverConfig::once(url.clone()), Clock::start());
+    let config = DriverConfig::once(url.clone()).with_transport(transport);
+    let (handle, mut events, driver) = tandem_client::spawn(machine, config, Clock::start());
     let mut check_code = None;
     let mut primary_device = String::new();
     let result = loop {
@@ -179,8 +182,9 @@ pub async fn pair(
     result
 }
 
-/// [QR-06]: a plain `ws://` relay off this machine only when asked for.
-fn check_relay(url: &str, allow_plain_ws: bool) -> Result<(), WebError> {
+/// [QR-06], [TRN-12]: a plain `ws://` relay off this machine only when the
+/// person chose it explicitly (`--allow-plain-ws`).
+pub(crate) fn check_relay(url: &str, allow_plain_ws: bool) -> Result<(), WebError> {
     let target = Target::parse(url).map_err(|err| WebError::Relay {
         url: url.to_owned(),
         reason: err.to_string(),
@@ -194,9 +198,10 @@ fn check_relay(url: &str, allow_plain_ws: bool) -> Result<(), WebError> {
             .is_ok_and(|ip| ip.is_loopback());
     if !target.tls && !loopback && !allow_plain_ws {
         return Err(WebError::Invalid(format!(
-            "{url} is a plain ws:// relay off this machine: anyone on the way sees who talks \
-             to whom (spec §11.4). Use wss://, or pass --allow-plain-ws to show a code for it \
-             anyway"
+            "{url} is a plain ws:// relay off this machine: messages stay end-to-end \
+             encrypted, but anyone on the way sees who pairs and talks with whom, and can \
+             pose as the relay (spec §2.5, §11.4). Use wss://, or pass --allow-plain-ws to \
+             choose this relay anyway"
         )));
     }
     Ok(())
@@ -260,7 +265,7 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

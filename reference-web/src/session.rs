@@ -2,13 +2,18 @@
 //! the send queue restored at start and written on every change ([SYNC-19]),
 //! the state wiped when the phone revokes or forgets it ([RECON-07]).
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tandem_client::{Clock, Driver, DriverConfig, DriverEvent, Events, Handle};
+use tandem_client::{
+    Clock, ConnectError, Driver, DriverConfig, DriverEvent, Events, Handle, TlsTransport,
+};
 use tandem_codec::Code;
 use tandem_codec::session::Body;
 use tandem_proto::Instant;
 use tandem_proto::companion::{Cache, Companion, CompanionConfig, CompanionEvent, PendingSend};
+use tandem_proto::faults::Faults;
 use tandem_proto::random::OsRandom;
 use tokio::time::Instant as TokioInstant;
 
@@ -25,6 +30,11 @@ pub struct SessionOptions {
     pub connect_url: Option<String>,
     /// How long to wait for the relay and the phone before giving up.
     pub timeout: Duration,
+    /// Extra CA certificates (PEM) to trust for a `wss://` relay (`--ca`).
+    pub ca: Option<PathBuf>,
+    /// Deliberate bugs for the conformance self-test (`adapter --fault`).
+    #[doc(hidden)]
+    pub faults: Faults,
 }
 
 impl Default for SessionOptions {
@@ -32,8 +42,18 @@ impl Default for SessionOptions {
         Self {
             connect_url: None,
             timeout: Duration::from_secs(20),
+            ca: None,
+            faults: Faults::default(),
         }
     }
+}
+
+/// The byte stream for `ws://` and `wss://` relays: the webpki roots, plus
+/// the CA of `--ca` when given (spec §2.5, [TRN-09]).
+pub(crate) fn transport(ca: Option<&std::path::Path>) -> Result<Arc<TlsTransport>, WebError> {
+    TlsTransport::with_optional_ca(ca)
+        .map(Arc::new)
+        .map_err(|err| WebError::Invalid(err.to_string()))
 }
 
 /// What the session can do now.
@@ -63,21 +83,23 @@ pub struct Session {
 impl Session {
     /// Connects the companion linked in `state`, with its queue restored.
     pub fn open(state: &StateDir, options: &SessionOptions) -> Result<Self, WebError> {
+        let transport = transport(options.ca.as_deref())?;
         let lock = state.lock()?;
         let link = state.require_link()?;
         let queue = state.queue()?;
-        let mut companion = Companion::new(
-            CompanionConfig::default(),
-            link.credentials.clone(),
-            Box::new(OsRandom::new()?),
-        );
+        let config = CompanionConfig {
+            faults: options.faults,
+            ..CompanionConfig::default()
+        };
+        let mut companion =
+            Companion::new(config, link.credentials.clone(), Box::new(OsRandom::new()?));
         companion.restore_outbox(queue);
         let url = options
             .connect_url
             .clone()
             .unwrap_or_else(|| link.relay_url.clone());
-        let (handle, events, driver) =
-            tandem_client::spawn(companion, DriverConfig::new(url.clone()), Clock::start());
+        let config = DriverConfig::new(url.clone()).with_transport(transport);
+        let (handle, events, driver) = tandem_client::spawn(companion, config, Clock::start());
         Ok(Self {
             state: state.clone(),
             link,
@@ -113,14 +135,33 @@ impl Session {
         self.phone_online
     }
 
+    /// Why the companion was wiped, once it was ([RECON-07], [DEV-07]).
+    pub fn wiped(&self) -> Option<Code> {
+        self.wiped
+    }
+
     /// The next report, after acting on it: the queue written on
     /// `OutboxChanged`, the state wiped on `Wiped`. `None` once the driver
     /// stopped.
     pub async fn next(&mut self) -> Result<Option<Event>, WebError> {
-        let Some(event) = self.events.recv().await else {
+        let Some(event) = self.recv().await else {
             return Ok(None);
         };
-        match &event {
+        self.observe(&event).await?;
+        Ok(Some(event))
+    }
+
+    /// The next report, not acted on yet; `None` once the driver stopped.
+    /// Unlike [`Session::next`] it is cancel-safe (for `select!`): pass what
+    /// it returns to [`Session::observe`] before using it.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// Acts on a report from [`Session::recv`]: the queue written on
+    /// `OutboxChanged`, the state wiped on `Wiped`.
+    pub async fn observe(&mut self, event: &Event) -> Result<(), WebError> {
+        match event {
             DriverEvent::Machine(CompanionEvent::PrimaryOnline(online)) => {
                 self.phone_online = Some(*online);
                 if !online {
@@ -149,17 +190,20 @@ impl Session {
             }
             _ => {}
         }
-        Ok(Some(event))
+        Ok(())
     }
 
     /// [`Session::next`] until `deadline`; `Ok(None)` when it passed.
     pub async fn next_until(&mut self, deadline: TokioInstant) -> Result<Option<Event>, WebError> {
-        match tokio::time::timeout_at(deadline, self.next()).await {
-            Ok(Ok(Some(event))) => Ok(Some(event)),
-            Ok(Ok(None)) => Err(self.stopped()),
-            Ok(Err(err)) => Err(err),
-            Err(_) => Ok(None),
-        }
+        // The wait covers only the cancel-safe part: a report received is
+        // always acted on.
+        let event = match tokio::time::timeout_at(deadline, self.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return Err(self.stopped()),
+            Err(_) => return Ok(None),
+        };
+        self.observe(&event).await?;
+        Ok(Some(event))
     }
 
     /// Waits until the session is live or the relay says the phone is
@@ -176,8 +220,22 @@ impl Session {
             let Some(event) = self.next_until(deadline).await? else {
                 return Err(self.timed_out());
             };
-            if let DriverEvent::Machine(CompanionEvent::PrimaryOnline(false)) = event {
-                return Ok(Ready::PhoneOffline);
+            match event {
+                DriverEvent::Machine(CompanionEvent::PrimaryOnline(false)) => {
+                    return Ok(Ready::PhoneOffline);
+                }
+                // A refused certificate does not fix itself while we wait:
+                // say what is wrong with it now ([TRN-09]).
+                DriverEvent::ConnectFailed {
+                    error: error @ ConnectError::Certificate { .. },
+                    ..
+                } => {
+                    return Err(WebError::Relay {
+                        url: self.url.clone(),
+                        reason: error.to_string(),
+                    });
+                }
+                _ => {}
             }
         }
     }

@@ -2,9 +2,10 @@
 //! ([PAIR-04], [PAIR-06]); a running `serve` on the code's relay links over
 //! its own connection, otherwise a short connection of this command's does.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tandem_client::{Clock, DriverConfig, DriverEvent};
+use tandem_client::{Clock, DriverConfig, DriverEvent, Transport};
 use tandem_codec::ErrorKind;
 use tandem_codec::qr::QrPayload;
 use tandem_proto::primary::{Confirmation, PrimaryEvent};
@@ -60,6 +61,19 @@ pub async fn link(
     state: &State,
     qr_text: &str,
     allow_plain: bool,
+    confirm: impl AsyncFnMut(&LinkPrompt) -> bool,
+) -> Result<LinkOutcome, CommandError> {
+    link_with_ca(state, qr_text, allow_plain, None, confirm).await
+}
+
+/// [`link`], trusting the extra CA certificates of the PEM file `ca` for a
+/// `wss://` relay when this command opens its own connection (`--ca`,
+/// spec §2.5).
+pub async fn link_with_ca(
+    state: &State,
+    qr_text: &str,
+    allow_plain: bool,
+    ca: Option<&std::path::Path>,
     mut confirm: impl AsyncFnMut(&LinkPrompt) -> bool,
 ) -> Result<LinkOutcome, CommandError> {
     let qr = decode_qr(qr_text)?;
@@ -78,7 +92,9 @@ pub async fn link(
     {
         return through_serve(client, qr_text.trim(), &mut confirm).await;
     }
-    own_connection(state, qr, &mut confirm).await
+    let transport = tandem_client::TlsTransport::with_optional_ca(ca)
+        .map_err(|err| CommandError::Invalid(err.to_string()))?;
+    own_connection(state, qr, Arc::new(transport), &mut confirm).await
 }
 
 async fn through_serve(
@@ -135,12 +151,13 @@ async fn through_serve(
 async fn own_connection(
     state: &State,
     qr: QrPayload,
+    transport: Arc<dyn Transport>,
     confirm: &mut impl AsyncFnMut(&LinkPrompt) -> bool,
 ) -> Result<LinkOutcome, CommandError> {
     let clock = Clock::start();
     let phone = open_phone(state, &clock, false)?;
-    let (handle, mut events, driver) =
-        tandem_client::spawn(phone, DriverConfig::once(qr.relay_url.clone()), clock);
+    let config = DriverConfig::once(qr.relay_url.clone()).with_transport(transport);
+    let (handle, mut events, driver) = tandem_client::spawn(phone, config, clock);
     let mut declined = false;
     let result = loop {
         let Some(event) = events.recv().await else {
@@ -209,7 +226,7 @@ fn gone() -> CommandError {
 }
 
 /// `localhost`, `127.0.0.0/8` or `::1` ([TRN-08]).
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
             .parse::<std::net::IpAddr>()

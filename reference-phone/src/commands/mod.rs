@@ -15,7 +15,8 @@ pub use devices::{DeviceRow, RevokeOutcome, devices, revoke};
 pub use init::{InitOutcome, SEED_CONTACTS, init};
 pub use inject::{InjectOutcome, inject};
 pub use inspect::{ChatRow, MessageRow, body_text, chats, messages};
-pub use link::{LinkOutcome, LinkPrompt, decode_qr, link};
+pub(crate) use link::is_loopback;
+pub use link::{LinkOutcome, LinkPrompt, decode_qr, link, link_with_ca};
 
 use crate::control::ControlError;
 use crate::qr_image::QrImageError;

@@ -9,8 +9,11 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot};
 
+use tandem_codec::session::Message;
+
 use super::client::read_line;
 use super::protocol::{Reply, Request};
+use crate::serve::OwnerError;
 
 /// What a control connection asks the serving loop to do.
 #[derive(Debug)]
@@ -31,11 +34,32 @@ pub(crate) enum Command {
     Inbox,
     /// Report the state.
     Status { reply: oneshot::Sender<Reply> },
+    /// In-process only (the conformance adapter, spec §12.5.3): the owner
+    /// adds a contact with its chat.
+    AddContact {
+        name: String,
+        reply: oneshot::Sender<Result<(u64, u64), OwnerError>>,
+    },
+    /// In-process only: a text from a chat's contact arrives from the
+    /// simulated network, as the inbox and the simulation deliver them.
+    Receive {
+        chat_id: u64,
+        text: String,
+        reply: oneshot::Sender<Result<Message, OwnerError>>,
+    },
+    /// In-process only: the phone's owner sends a text in a chat.
+    Send {
+        chat_id: u64,
+        text: String,
+        reply: oneshot::Sender<Result<Message, OwnerError>>,
+    },
 }
 
 /// Progress of a link.
 #[derive(Debug)]
 pub(crate) enum LinkUpdate {
+    /// The phone joined the channel: pairing runs.
+    Started,
     /// Ask the person; the reply is a [`Reply::Confirm`].
     Confirm { link_id: u32, reply: Reply },
     /// The outcome.
@@ -187,6 +211,7 @@ async fn link(
                     return write(writer, &stopped()).await;
                 }
             }
+            Some(LinkUpdate::Started) => {}
             Some(LinkUpdate::Done(reply)) => return write(writer, &reply).await,
             None => return write(writer, &stopped()).await,
         }

@@ -8,8 +8,8 @@ use tandem_proto::store::Store;
 use tandem_proto::{Error, PublicKey};
 use tokio::sync::mpsc;
 
-use super::ServeError;
 use super::serving::Serving;
+use super::{Notice, ServeError, owner};
 use crate::control::protocol::Reply;
 use crate::control::server::{Command, LinkUpdate};
 use crate::display::{device_id, normalize_device_id};
@@ -40,6 +40,56 @@ impl Serving {
                 let _ = reply.send(answer);
             }
             Command::Inbox => self.apply_inbox(print).await?,
+            Command::AddContact { name, reply } => {
+                let result = self
+                    .call(move |p, now| owner::add_contact(p, now, &name))
+                    .await?;
+                let _ = reply.send(result);
+            }
+            Command::Receive {
+                chat_id,
+                text,
+                reply,
+            } => {
+                let result = self
+                    .call(move |p, now| owner::receive(p, now, chat_id, text))
+                    .await?;
+                if let Ok(message) = &result {
+                    print(&format!(
+                        "received: message {} in chat {}",
+                        message.message_id, message.chat_id
+                    ));
+                }
+                let _ = reply.send(result);
+            }
+            Command::Send {
+                chat_id,
+                text,
+                reply,
+            } => {
+                let result = self
+                    .call(move |p, now| owner::send(p, now, chat_id, text))
+                    .await?;
+                if let Ok(message) = &result {
+                    print(&format!(
+                        "sent: message {} in chat {}",
+                        message.message_id, message.chat_id
+                    ));
+                    // The network carries it like a companion's send.
+                    let contact = self
+                        .call(move |p, _| p.store().chat(chat_id).ok().flatten())
+                        .await?
+                        .map(|chat| chat.contact_id);
+                    if let Some(contact_id) = contact {
+                        self.simulation.message_sent(
+                            message,
+                            contact_id,
+                            tokio::time::Instant::now(),
+                        );
+                    }
+                }
+                let _ = reply.send(result);
+            }
             Command::Status { reply } => {
                 let relay = self.options.relay.clone();
                 let status = self
@@ -91,7 +141,10 @@ impl Serving {
         }
         let result = self.call(move |p, now| p.link(now, qr)).await?;
         match result {
-            Ok(()) => self.link = Some(updates),
+            Ok(()) => {
+                let _ = updates.send(LinkUpdate::Started).await;
+                self.link = Some(updates);
+            }
             Err(err) => {
                 let _ = updates.send(LinkUpdate::Done(failed(&err))).await;
             }
@@ -118,6 +171,7 @@ impl Serving {
         Ok(match result {
             Ok(Some((key, was_linked, was_connected))) => {
                 print(&format!("revoked: {}", device_id(&key)));
+                self.notify(Notice::Revoked(key));
                 Reply::Revoked {
                     device_id: device_id(&key),
                     was_linked,

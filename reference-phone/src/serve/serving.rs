@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::report;
 use super::simulation::{Action, Simulation};
-use super::{ServeError, ServeOptions, apply_inbox};
+use super::{Notice, ServeError, ServeOptions, apply_inbox};
 use crate::control::protocol::Reply;
 use crate::control::server::LinkUpdate;
 use crate::display::{device_id, plain};
@@ -25,6 +25,8 @@ pub(super) struct Serving {
     pub(super) simulation: Simulation,
     /// The link in progress, started through the control socket.
     pub(super) link: Option<mpsc::Sender<LinkUpdate>>,
+    /// Where an embedded application hears what happens, if there is one.
+    pub(super) notices: Option<mpsc::UnboundedSender<Notice>>,
 }
 
 impl Serving {
@@ -33,6 +35,13 @@ impl Serving {
         f: impl FnOnce(&mut Phone, tandem_proto::Instant) -> R + Send + 'static,
     ) -> Result<R, ServeError> {
         Ok(self.handle.call(f).await?)
+    }
+
+    /// Tells the embedded application, if any; one that left is ignored.
+    pub(super) fn notify(&self, notice: Notice) {
+        if let Some(notices) = &self.notices {
+            let _ = notices.send(notice);
+        }
     }
 
     async fn device_name(&self, key: PublicKey) -> Result<Option<String>, ServeError> {
@@ -63,9 +72,29 @@ impl Serving {
         if let Some(line) = report::line(&event, |_| name.clone()) {
             print(&line);
         }
-        let DriverEvent::Machine(event) = event else {
-            return Ok(());
+        let event = match event {
+            DriverEvent::Machine(event) => event,
+            DriverEvent::Disconnected { code, reason } => {
+                // A pairing cut with the connection ends with the core's
+                // `PairingFailed`, which follows.
+                self.notify(Notice::Disconnected { code, reason });
+                return Ok(());
+            }
+            _ => return Ok(()),
         };
+        let notice = self.notices.is_some().then(|| event.clone());
+        self.on_machine_event(event, print).await?;
+        if let Some(event) = notice {
+            self.notify(Notice::Machine(event));
+        }
+        Ok(())
+    }
+
+    async fn on_machine_event(
+        &mut self,
+        event: PrimaryEvent,
+        print: &impl Fn(&str),
+    ) -> Result<(), ServeError> {
         match event {
             PrimaryEvent::MessageSent(message) => {
                 let chat_id = message.chat_id;
@@ -78,9 +107,14 @@ impl Serving {
                         .message_sent(&message, contact_id, tokio::time::Instant::now());
                 }
             }
-            PrimaryEvent::CompanionDisconnected { key: Some(key), .. } => {
+            PrimaryEvent::CompanionDisconnected {
+                key: Some(key),
+                seen: true,
+                ..
+            } => {
                 // [DEV-02] The last-seen time is stored when a session ends
-                // too (the core records it when one starts and on acks).
+                // too (the core records it when one starts and on acks); a
+                // session that only shook hands was not seen ([RECON-06]).
                 let wall = self.clock.wall_now_ms();
                 self.call(move |p, _| {
                     if let Ok(KeyStatus::Linked(record)) = p.store().key_status(&key) {
@@ -148,6 +182,7 @@ impl Serving {
             match applied {
                 Ok(messages) if messages.is_empty() => return Ok(()),
                 Ok(messages) => {
+                    self.notify(Notice::StoreChanged);
                     for (_, message) in messages {
                         print(&format!(
                             "received: message {} in chat {}",
@@ -187,6 +222,7 @@ impl Serving {
                 Ok(None) => {}
                 Err(err) => print(&format!("simulation: {err}")),
             }
+            self.notify(Notice::StoreChanged);
         }
         Ok(())
     }

@@ -20,6 +20,8 @@ pub struct SimulationConfig {
     pub ticker_contact: Option<String>,
     /// The ticker's period; `None` stops it.
     pub tick_every: Option<Duration>,
+    /// Whether sent messages turn delivered, then read.
+    pub move_statuses: bool,
     /// From sent to delivered.
     pub delivered_after: Duration,
     /// From sent to read.
@@ -34,9 +36,25 @@ impl Default for SimulationConfig {
             echo_contact: Some("Echo".into()),
             ticker_contact: Some("Clock".into()),
             tick_every: Some(Duration::from_secs(30)),
+            move_statuses: true,
             delivered_after: Duration::from_millis(800),
             read_after: Duration::from_millis(2_000),
             reply_after: Duration::from_millis(700),
+        }
+    }
+}
+
+impl SimulationConfig {
+    /// A network that does nothing on its own: no echo, no ticker, and
+    /// statuses that never move (the conformance adapter, spec §12.5,
+    /// where only the runner's requests may change the store).
+    pub fn quiet() -> Self {
+        Self {
+            echo_contact: None,
+            ticker_contact: None,
+            tick_every: None,
+            move_statuses: false,
+            ..Self::default()
         }
     }
 }
@@ -139,20 +157,22 @@ impl Simulation {
         let id = message.message_id;
         let delivered = now + self.config.delivered_after;
         let read = now + self.config.read_after.max(self.config.delivered_after);
-        self.at(
-            delivered,
-            Action::Status {
-                message_id: id,
-                status: MessageStatus::Delivered,
-            },
-        );
-        self.at(
-            read,
-            Action::Status {
-                message_id: id,
-                status: MessageStatus::Read,
-            },
-        );
+        if self.config.move_statuses {
+            self.at(
+                delivered,
+                Action::Status {
+                    message_id: id,
+                    status: MessageStatus::Delivered,
+                },
+            );
+            self.at(
+                read,
+                Action::Status {
+                    message_id: id,
+                    status: MessageStatus::Read,
+                },
+            );
+        }
         if self.echo == Some(contact_id) {
             let chat_id = message.chat_id;
             self.at(
@@ -276,6 +296,15 @@ mod tests {
             contact_id: 1,
             text: "echo: hi".into()
         }));
+        assert_eq!(sim.next_due(), None);
+    }
+
+    #[test]
+    fn a_quiet_network_does_nothing_on_its_own() {
+        let start = Instant::now();
+        let mut sim = Simulation::new(SimulationConfig::quiet(), &contacts(), start);
+        assert_eq!(sim.next_due(), None);
+        sim.message_sent(&sent(7, 1, "hi"), 1, start);
         assert_eq!(sim.next_due(), None);
     }
 

@@ -12,6 +12,7 @@ mod watch;
 
 pub use chats::chats;
 pub use download::{Downloaded, download};
+pub(crate) use download::{Partial, Received, Receiving};
 pub use history::history;
 pub use send::{SendOutcome, send, send_body, wait_for_answer};
 pub use unlink::{Unlinked, unlink};

@@ -23,13 +23,15 @@ pub async fn watch(
 ) -> Result<(), WebError> {
     tokio::pin!(shutdown);
     loop {
+        // `recv` is cancel-safe; the report is acted on once received.
         let event = tokio::select! {
-            event = session.next() => event?,
+            event = session.recv() => event,
             _ = &mut shutdown => return Ok(()),
         };
         let Some(event) = event else {
             return Ok(());
         };
+        session.observe(&event).await?;
         let cache = session.cache().await.unwrap_or_default();
         if let Some(line) = watch_line(&cache, &event, json) {
             console.line(line);

@@ -105,6 +105,8 @@ pub async fn run(options: &DemoOptions) -> Result<Summary, WebError> {
     let session_options = SessionOptions {
         connect_url: Some(demo.proxy_url.clone()),
         timeout: demo.timeout,
+        ca: None,
+        faults: Default::default(),
     };
     let mut session = Session::open(&web_state, &session_options)?;
     commands::chats(&mut session, &demo.web, false, demo.timeout).await?;

@@ -27,6 +27,7 @@ pub(super) async fn pair_with_phone(
         qr_svg: None,
         terminal_qr: demo.terminal_qr,
         allow_plain_ws: false,
+        ca: None,
     };
     let (codes, mut shown) = mpsc::unbounded_channel::<ShownCode>();
     let web = pair(web_state, &options, &demo.web, move |code| {

@@ -32,16 +32,19 @@ pub async fn run(state: &StateDir, options: &SessionOptions) -> Result<(), WebEr
         }
         let now = Instant::now();
         let actions = tokio::select! {
-            event = session.next() => match event {
-                Ok(Some(event)) => {
+            // `recv` is cancel-safe; the report is acted on here, whole.
+            event = session.recv() => match event {
+                Some(event) => {
+                    if let Err(err) = session.observe(&event).await {
+                        break Err(err);
+                    }
                     let actions = app.on_event(&event, now);
                     if let Err(err) = refresh(&session, &mut app).await {
                         break Err(err);
                     }
                     actions
                 }
-                Ok(None) => break Ok(()),
-                Err(err) => break Err(err),
+                None => break Ok(()),
             },
             Some(key) = keys.rx.recv() => app.on_key(key, now),
             _ = tick.tick() => app.on_tick(now),
