@@ -148,8 +148,6 @@ faults! {
         "does not send unanswered sends again after a resume (they stay queued)"),
     ResendWithNewClientId = ("resend-with-new-client-id", Companion, "SYNC-19",
         "sends unanswered sends again after a resume under new client ids"),
-    SkipDownloadHashCheck = ("skip-download-hash-check", Companion, "MEDIA-08",
-        "reports a whole downloaded file as verified without comparing its SHA-256 with the media id"),
     AcceptExcessUploadCredit = ("accept-excess-upload-credit", Companion, "MEDIA-10",
         "accepts upload credit above MAX_CREDIT instead of closing with credit_exceeded"),
 }

@@ -19,9 +19,9 @@ use tandem_codec::handshake::{Hello, PairInit};
 use tandem_codec::limits::MAX_CHUNK;
 use tandem_codec::qr::QrPayload;
 use tandem_codec::session::{
-    Ack, Body, Chat, ChatPage, Chunk, Contact, Credit, DownloadReady, DownloadRequest, Event,
-    EventBody, HistoryRequest, InnerFrame, MarkRead, Message, MessageStatus, Resume,
-    ResumeAccepted, Send, SendAck, SnapshotBegin, SnapshotEnd, Typing, UploadBegin, UploadReady,
+    Ack, Body, Chat, ChatPage, Chunk, Contact, Credit, DownloadRequest, Event, EventBody,
+    HistoryRequest, InnerFrame, MarkRead, Message, MessageStatus, Resume, ResumeAccepted, Send,
+    SendAck, SnapshotBegin, SnapshotEnd, Typing, UploadBegin, UploadReady,
 };
 use tandem_proto::companion::pairing::{Pairing, PairingConfig, PairingEvent};
 use tandem_proto::companion::{
@@ -1040,35 +1040,6 @@ fn resend_with_new_client_id_changes_the_id() {
     assert_eq!(sends, vec![id]);
     assert_eq!(sends_f.len(), 1);
     assert_ne!(sends_f[0], id_f);
-}
-
-#[test]
-fn skip_download_hash_check_calls_a_wrong_file_verified() {
-    let outcome = both(Fault::SkipDownloadHashCheck, |faults| {
-        let mut phone = Phone::synced(faults);
-        let t = phone.companion.download([5; 32], 0, 0).unwrap();
-        assert_eq!(names(&phone.out().0), ["DownloadRequest"]);
-        phone.send(DownloadReady {
-            transfer_id: t,
-            size: 4,
-            offset: 0,
-            length: 4,
-        });
-        phone.send(Chunk {
-            transfer_id: t,
-            offset: 0,
-            data: Bytes::from_static(b"abcd"),
-        });
-        phone.events().into_iter().find_map(|e| match e {
-            CompanionEvent::TransferFailed { code, .. } => Some(Err(code)),
-            CompanionEvent::DownloadComplete { verified, .. } => Some(Ok(verified)),
-            _ => None,
-        })
-    });
-    assert_eq!(
-        outcome,
-        (Some(Err(Code::MEDIA_HASH_MISMATCH)), Some(Ok(true)))
-    );
 }
 
 #[test]

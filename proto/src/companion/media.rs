@@ -223,6 +223,8 @@ impl Transfers {
                         size: request.size,
                     });
                 }
+                // The first grant counts too ([MEDIA-10]).
+                self.check_credit(ready.transfer_id, events)?;
                 Ok(Vec::new())
             }
             InnerFrame::Credit(grant) => {
@@ -230,16 +232,8 @@ impl Transfers {
                     self.active.get_mut(&grant.transfer_id)
                 {
                     *credit = credit.saturating_add(u32::from(grant.chunks));
-                    // [MEDIA-10] A sender that is granted more MUST close the
-                    // session with `credit_exceeded`.
-                    // Fault [MEDIA-10]: `AcceptExcessUploadCredit` takes it.
-                    if *credit > MAX_CREDIT && !self.faults.has(Fault::AcceptExcessUploadCredit) {
-                        return Err(Error::protocol(
-                            Code::CREDIT_EXCEEDED,
-                            "credit above MAX_CREDIT",
-                        ));
-                    }
                 }
+                self.check_credit(grant.transfer_id, events)?;
                 Ok(Vec::new())
             }
             InnerFrame::UploadDone(done) => {
@@ -259,6 +253,24 @@ impl Transfers {
             }
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// [MEDIA-10] A sender that is granted more than `MAX_CREDIT`
+    /// outstanding chunks MUST close the session with `credit_exceeded`;
+    /// the upload fails with it, as the person is told.
+    fn check_credit(&mut self, t: u32, events: &mut Vec<CompanionEvent>) -> Result<(), Error> {
+        let Some(Transfer::Upload { credit, .. }) = self.active.get(&t) else {
+            return Ok(());
+        };
+        // Fault [MEDIA-10]: `AcceptExcessUploadCredit` takes any grant.
+        if *credit > MAX_CREDIT && !self.faults.has(Fault::AcceptExcessUploadCredit) {
+            self.fail(t, Code::CREDIT_EXCEEDED, events);
+            return Err(Error::protocol(
+                Code::CREDIT_EXCEEDED,
+                "credit above MAX_CREDIT",
+            ));
+        }
+        Ok(())
     }
 
     /// A request about transfer `t` failed (an `Error` frame).
@@ -396,9 +408,7 @@ impl Transfers {
         else {
             return Vec::new();
         };
-        // Fault [MEDIA-08]: `SkipDownloadHashCheck` calls any file verified.
-        let unchecked = self.faults.has(Fault::SkipDownloadHashCheck);
-        let verified = hasher.map(|h| unchecked || h.finalize().as_slice() == media_id);
+        let verified = hasher.map(|h| h.finalize().as_slice() == media_id);
         if verified == Some(false) {
             // [MEDIA-08] ... MUST discard it on a mismatch and report
             // `media_hash_mismatch`.

@@ -811,8 +811,11 @@ impl Companion {
                 | InnerFrame::TransferCancel(_)),
             ) => {
                 let mut events = Vec::new();
-                let replies = self.transfers.handle(frame, &mut events)?;
+                let handled = self.transfers.handle(frame, &mut events);
+                // A transfer that failed is reported even when the session
+                // ends with it.
                 self.events.extend(events);
+                let replies = handled?;
                 for reply in &replies {
                     self.seal(reply)?;
                 }

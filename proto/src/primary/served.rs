@@ -137,7 +137,7 @@ impl Served {
                 ctx.events.push_back(PrimaryEvent::CompanionDisconnected {
                     link_id,
                     key: Some(self.key),
-            seen: self.seen,
+                    seen: self.seen,
                     code: Code::DECRYPT_FAILED,
                 });
                 return Ok(None);
@@ -171,7 +171,7 @@ impl Served {
                 ctx.events.push_back(PrimaryEvent::CompanionDisconnected {
                     link_id,
                     key: Some(self.key),
-            seen: self.seen,
+                    seen: self.seen,
                     code: close.code,
                 });
                 ctx.wire.close_link(link_id, close.code)?;

@@ -51,6 +51,11 @@ impl Linked {
     /// Acts on a report (queue written, state wiped) and returns the events
     /// the person is shown.
     pub(crate) async fn on_event(&mut self, event: &Event) -> Result<Vec<Value>, WebError> {
+        if !self.is_linked() {
+            // Wiped ([RECON-07], [DEV-07]): what the ending session still
+            // reports is not shown, and its driver may already be gone.
+            return Ok(Vec::new());
+        }
         self.session.observe(event).await?;
         let mut out = Vec::new();
         match event {
@@ -138,6 +143,10 @@ impl Linked {
     /// The synced copy, sorted by chat id, then message id (§12.5.3
     /// `received`).
     pub(crate) async fn received(&self) -> Result<Vec<Message>, WebError> {
+        if !self.is_linked() {
+            // Wiped: the synced copy is gone with the link.
+            return Ok(Vec::new());
+        }
         let mut messages: Vec<Message> = self
             .session
             .call(|c, _| c.cache().messages.values().cloned().collect())
