@@ -1,6 +1,7 @@
 //! The `tandem-conformance` command line (spec §12): with no arguments it
-//! tests the reference relay (in-process) and the reference codec adapter
-//! (this binary's `codec-adapter`), writes the reports to
+//! tests the reference companion and primary (behind this binary's
+//! endpoint adapters), the reference relay (in-process) and the reference
+//! codec adapter (this binary's `codec-adapter`), writes the reports to
 //! `./conformance-report/` and exits with the status of §12.3. Options
 //! point it at another implementation; subcommands list cases, coverage
 //! and faults, and serve the reference adapters.
@@ -18,6 +19,7 @@ use crate::codec::CodecTarget;
 use crate::codec::mutants::CodecMutant;
 use crate::command::Template;
 use crate::coverage::coverage;
+use crate::endpoint::EndpointTarget;
 use crate::expected::ExpectedFailures;
 use crate::pattern::Selection;
 use crate::relay::RelayTarget;
@@ -32,15 +34,25 @@ use crate::verdict::Verdict;
 
 const EXAMPLES: &str = "\
 Examples:
-  # The whole suite against the reference relay and codec (in-process relay,
+  # The whole suite against the reference implementations (the web companion
+  # and the phone behind this binary's endpoint adapters, an in-process relay,
   # this binary's codec adapter); reports in ./conformance-report/:
   tandem-conformance
+
+  # Your companion, started for each case behind the endpoint adapter of
+  # §12.5 (requests on its stdin, answers and events on its stdout):
+  tandem-conformance --target companion --companion-cmd './my-client --relay {relay_url} --data {state_dir}'
+
+  # Your primary; {qr_payload} passes the QR text at start instead of `link`:
+  tandem-conformance --target primary --primary-cmd './my-phone --relay {relay_url} --data {state_dir}'
 
   # Your relay, started by the runner for each case. It must print
   # `ready ws://ADDR/ NAME=VALUE...` (spec §12.6) once it accepts connections:
   tandem-conformance --target relay --relay-cmd './my-relay --listen {listen_addr} --idle-timeout 3s'
 
-  # The same path with the reference relay, which this binary wraps:
+  # The same path with the reference relay's own binary, or the copy this
+  # binary wraps (with the runner's small timers):
+  tandem-conformance --target relay --relay-cmd 'tandem-relay --listen {listen_addr} --idle-timeout 3s'
   tandem-conformance --target relay --relay-cmd 'tandem-conformance relay-adapter --listen {listen_addr}'
 
   # A relay that is already running (cases that stop or fill it are not run):
@@ -61,12 +73,12 @@ Examples:
   tandem-conformance --expected-failures known-failures.txt
 
 Exit status: 0 no case failed; 1 a case failed, a MUST case timed out, or an
-expected failure passed; 2 a harness error, or no case ran. Placeholders in a relay template:
-{listen_addr} {state_dir} {case_id}. The companion and primary targets
-(§12.5) are not in this version of the runner yet.";
+expected failure passed; 2 a harness error, or no case ran. Placeholders:
+companion template {relay_url} {state_dir} {case_id}; primary template the same
+and {qr_payload}; relay template {listen_addr} {state_dir} {case_id}.";
 
-/// The Tandem conformance runner: tests a relay or a codec (companions and
-/// primaries later) against the spec, case by case, with the bytes on the
+/// The Tandem conformance runner: tests a companion, a primary, a relay or
+/// a codec against the spec, case by case, with the bytes on the
 /// wire.
 #[derive(Debug, Parser)]
 #[command(version, about, after_help = EXAMPLES, args_conflicts_with_subcommands = true)]
@@ -80,7 +92,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run cases (what happens with no subcommand).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the cases with their requirement ids.
     List(ListArgs),
     /// Print which requirements of each role the cases cover.
@@ -93,6 +105,22 @@ enum Command {
         /// (`tandem-conformance faults` lists them).
         #[arg(long, value_name = "NAME")]
         mutant: Option<String>,
+    },
+    /// The reference companion, `tandem-web`, run with these arguments; the
+    /// default `--companion-cmd` is `companion-adapter --state {state_dir}
+    /// adapter --relay {relay_url}`, its endpoint adapter (§12.5).
+    CompanionAdapter {
+        /// The arguments of `tandem-web`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// The reference primary, `tandem-phone`, run with these arguments; the
+    /// default `--primary-cmd` is `primary-adapter --state {state_dir}
+    /// adapter --relay {relay_url}`, its endpoint adapter (§12.5).
+    PrimaryAdapter {
+        /// The arguments of `tandem-phone`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
     /// The reference relay for a relay template: listens, prints
     /// `ready <url> NAME=VALUE...`, shuts down on SIGTERM (§12.6).
@@ -111,6 +139,8 @@ enum Command {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum TargetName {
+    Companion,
+    Primary,
     Relay,
     Codec,
 }
@@ -127,20 +157,34 @@ struct ListArgs {
 
 #[derive(Debug, Args, Default)]
 struct RunArgs {
-    /// Which roles to test (default: relay and codec).
+    /// Which roles to test (default: all four).
     #[arg(long, value_enum, value_delimiter = ',')]
     target: Vec<TargetName>,
     /// Start this relay for each case instead of the embedded reference
     /// relay; placeholders {listen_addr} {state_dir} {case_id}.
     #[arg(long, value_name = "TEMPLATE", conflicts_with = "relay_url")]
     relay_cmd: Option<String>,
-    /// Test the relay already running at this ws:// URL.
+    /// Test the relay already running at this ws:// or wss:// URL.
     #[arg(long, value_name = "URL")]
     relay_url: Option<String>,
+    /// Also trust the CA certificates of this PEM file for a wss:// relay
+    /// (a private CA; the webpki roots are always trusted).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// A limit or timer of the relay at --relay-url, `NAME=VALUE` as in a
     /// ready line (ms for timers); repeat for several.
     #[arg(long, value_name = "NAME=VALUE", requires = "relay_url")]
     relay_param: Vec<String>,
+    /// The companion under test, behind the endpoint adapter of §12.5
+    /// (default: the reference companion, this binary's
+    /// `companion-adapter`); placeholders {relay_url} {state_dir} {case_id}.
+    #[arg(long, value_name = "TEMPLATE")]
+    companion_cmd: Option<String>,
+    /// The primary under test, behind the endpoint adapter of §12.5
+    /// (default: the reference primary, this binary's `primary-adapter`);
+    /// placeholders {relay_url} {state_dir} {qr_payload} {case_id}.
+    #[arg(long, value_name = "TEMPLATE")]
+    primary_cmd: Option<String>,
     /// The codec adapter command (default: this binary's `codec-adapter`).
     #[arg(long, value_name = "TEMPLATE")]
     codec_cmd: Option<String>,
@@ -186,10 +230,16 @@ pub fn main() -> ExitCode {
             time_scale,
             set,
         }) => relay_adapter(listen, time_scale, &set),
+        Some(Command::CompanionAdapter { args }) => {
+            tandem_web::cli::main_from(std::iter::once("tandem-web".into()).chain(args))
+        }
+        Some(Command::PrimaryAdapter { args }) => {
+            tandem_phone::cli::main_from(std::iter::once("tandem-phone".into()).chain(args))
+        }
         Some(Command::List(args)) => list(&args),
         Some(Command::Coverage) => print_coverage(),
         Some(Command::Faults) => faults(),
-        Some(Command::Run(args)) => run(args),
+        Some(Command::Run(args)) => run(*args),
         None => run(cli.run),
     }
 }
@@ -258,6 +308,16 @@ fn index() -> Result<SpecIndex, ExitCode> {
 fn listing_targets(which: &[TargetName]) -> Vec<Arc<dyn Target>> {
     let all = which.is_empty();
     let mut targets: Vec<Arc<dyn Target>> = Vec::new();
+    for (name, role) in [
+        (TargetName::Companion, Role::Companion),
+        (TargetName::Primary, Role::Primary),
+    ] {
+        if (all || which.contains(&name))
+            && let Ok(template) = Template::from_words(vec![format!("{role}-adapter")])
+        {
+            targets.push(Arc::new(EndpointTarget::new(role, template, "built-in")));
+        }
+    }
     if all || which.contains(&TargetName::Relay) {
         targets.push(Arc::new(RelayTarget::new(Box::new(EmbeddedLauncher::new(
             RelayParams::embedded(1.0),
@@ -369,6 +429,11 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(i) => i,
         Err(code) => return code,
     };
+    if let Some(path) = &args.ca
+        && let Err(e) = crate::relay::peer::trust_ca(path)
+    {
+        return fail(format!("--ca: {e}"));
+    }
     let expected = match &args.expected_failures {
         None => ExpectedFailures::default(),
         Some(path) => match std::fs::read_to_string(path)
@@ -429,9 +494,64 @@ fn run(args: RunArgs) -> ExitCode {
     ExitCode::from(report.summary.exit_status)
 }
 
+/// A command for one of this binary's own subcommands.
+fn this_binary(subcommand: &str) -> Result<Template, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find this binary for its {subcommand}: {e}"))?;
+    Template::from_words(vec![exe.display().to_string(), subcommand.to_owned()])
+        .map_err(|e| e.to_string())
+}
+
 fn build_targets(args: &RunArgs) -> Result<Vec<Arc<dyn Target>>, String> {
     let all = args.target.is_empty();
     let mut targets: Vec<Arc<dyn Target>> = Vec::new();
+    let endpoints = [
+        (
+            TargetName::Companion,
+            Role::Companion,
+            &args.companion_cmd,
+            "the reference companion (tandem-web)",
+        ),
+        (
+            TargetName::Primary,
+            Role::Primary,
+            &args.primary_cmd,
+            "the reference primary (tandem-phone)",
+        ),
+    ];
+    for (name, role, cmd, reference) in endpoints {
+        if !(all || args.target.contains(&name)) {
+            continue;
+        }
+        let (template, implementation) = match cmd {
+            Some(cmd) => (
+                Template::parse(cmd).map_err(|e| e.to_string())?,
+                format!("command: {cmd}"),
+            ),
+            None => {
+                let mut template = this_binary(&format!("{role}-adapter"))?.words().to_vec();
+                template.extend(
+                    [
+                        "--state",
+                        "{state_dir}",
+                        "adapter",
+                        "--relay",
+                        "{relay_url}",
+                    ]
+                    .map(str::to_owned),
+                );
+                (
+                    Template::from_words(template).map_err(|e| e.to_string())?,
+                    reference.to_owned(),
+                )
+            }
+        };
+        targets.push(Arc::new(EndpointTarget::new(
+            role,
+            template,
+            implementation,
+        )));
+    }
     if all || args.target.contains(&TargetName::Codec) {
         let vectors = match &args.vectors {
             Some(dir) => crate::codec::vectors::load(dir),

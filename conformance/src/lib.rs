@@ -8,10 +8,11 @@
 //! - [`runner`]: selects and runs cases with their seeds and time limits;
 //!   [`report`] writes the terminal, JSON, JUnit XML and HTML reports;
 //!   [`coverage`] says which requirements of each role no case checks.
-//! - Targets: [`codec`] (the vectors through a codec adapter, §12.7) and
+//! - Targets: [`endpoint`] (a companion or a primary behind the endpoint
+//!   adapter of §12.5, the runner as the relay and the other endpoint),
 //!   [`relay`] (the runner as companions, primaries and hostile clients,
-//!   §12.6). The companion and primary targets (§12.5) will use
-//!   [`adapter`] and [`command`] the same way.
+//!   §12.6) and [`codec`] (the vectors through a codec adapter, §12.7);
+//!   [`adapter`] and [`command`] start and drive their processes.
 //! - [`cli`]: the `tandem-conformance` command line.
 //!
 //! Every conformance case names the requirement ids (`[PREFIX-NN]`) it
@@ -35,6 +36,7 @@ pub mod cli;
 pub mod codec;
 pub mod command;
 pub mod coverage;
+pub mod endpoint;
 pub mod expected;
 pub mod pattern;
 pub mod relay;

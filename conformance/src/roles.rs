@@ -32,6 +32,7 @@ const EXPLICIT: &[(&str, &[Role])] = &[
     ("TRN-09", CLIENTS),
     ("TRN-10", &[Relay]),
     ("TRN-11", &[Relay]),
+    ("TRN-12", CLIENTS),
     ("ENV-01", &[Primary]),
     ("ENV-02", PARTIES),
     ("ENV-03", CLIENTS),
@@ -59,6 +60,23 @@ const EXPLICIT: &[(&str, &[Role])] = &[
     ("VEC-01", &[Codec]),
     ("VEC-02", &[Codec]),
     ("VEC-03", &[Codec]),
+    // Only a companion receives events (§7.4); an `Event` reaching a
+    // primary is a wrong-role frame ([SESS-03]).
+    ("SYNC-09", &[Companion]),
+    // The subject is the companion whose person unlinks it (§9.4).
+    ("DEV-08", &[Companion]),
+    // "It" is the primary of step 1 of §4.5, which asks the person to
+    // confirm; the companion's side is [PAIR-08].
+    ("PAIR-06", &[Primary]),
+    // Only a primary sends snapshots (§7.3) and applies sends (§7.6).
+    ("SYNC-06", &[Primary]),
+    ("SYNC-18", &[Primary]),
+    // Only a primary receives transfer starts (UploadBegin,
+    // DownloadRequest, §8.2, §8.3) in version 1.
+    ("MEDIA-12", &[Primary]),
+    // The id marks "the primary SHOULD do the same" of §5.4; the
+    // companion's backoff is [RECON-08].
+    ("RECON-09", &[Primary]),
 ];
 
 /// Requirements that no black-box case can check, with the reason. They
@@ -96,6 +114,30 @@ pub const NOT_TESTABLE: &[(&str, &str)] = &[
     (
         "SEC-12",
         "what an implementation writes to its logs is not on the wire",
+    ),
+    (
+        "TRN-09",
+        "the adapter gives the implementation a plain ws:// loopback relay ({relay_url}, §12.5.1), so there is no TLS handshake in which the runner could present a bad certificate; whether a build for people can turn verification off is not on the wire",
+    ),
+    (
+        "SESS-07",
+        "the Rekey is due only after 2^20 transport messages from the implementation on one link, far more than any case can make it send within its time limit",
+    ),
+    (
+        "SEC-03",
+        "which screen accepts a QR code is a matter of the user interface: the adapter's `link` is by definition the person scanning in the screen they opened to link a device (§12.5.3)",
+    ),
+    (
+        "CONF-04",
+        "whether the implementation behaves differently under the adapter than for people cannot be seen by a runner that only ever sees it under the adapter",
+    ),
+    (
+        "SYNC-21",
+        "DEDUP_RETENTION is 7 days on the implementation's own clock, which the runner never shortens (§12.5.7); a retry within a case only shows the exactly-once of [SYNC-18]",
+    ),
+    (
+        "SYNC-25",
+        "typing is only shown to the person, and the adapter protocol has no event for it (§12.5.4), so when a receiver stops showing `active` is not observable",
     ),
 ];
 

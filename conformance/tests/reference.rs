@@ -8,37 +8,13 @@
 mod support;
 
 use tandem_conformance::expected::ExpectedFailures;
-use tandem_conformance::requirements::Level;
-use tandem_conformance::verdict::Verdict;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reference_relay_and_codec_pass_every_must_case() {
     let mut options = support::options(&[], 1.0);
     options.expected = ExpectedFailures::parse(support::KNOWN_FAILURES).unwrap();
     let report = support::run(vec![support::codec(&[]), support::relay()], &options).await;
-    let failing: Vec<_> = report
-        .cases
-        .iter()
-        .filter(|c| {
-            c.level == Level::Must && c.verdict != Verdict::Pass && c.expected_failure.is_none()
-        })
-        .collect();
-    assert!(
-        failing.is_empty(),
-        "MUST cases that did not pass:\n{}",
-        support::explain(&report)
-    );
-    assert!(
-        report.summary.unexpected_passes.is_empty(),
-        "listed in known-failures.txt but passing now; remove them: {:?}",
-        report.summary.unexpected_passes
-    );
-    assert_eq!(
-        report.summary.exit_status,
-        0,
-        "{}",
-        support::explain(&report)
-    );
+    support::assert_must_cases_pass(&report);
     let codec = report
         .cases
         .iter()

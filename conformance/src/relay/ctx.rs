@@ -82,6 +82,11 @@ impl Ctx {
         self.0.log.note(text);
     }
 
+    /// `--time-scale`.
+    pub fn scale(&self) -> f64 {
+        self.0.scale
+    }
+
     /// `d` times the time scale.
     pub fn scaled(&self, d: Duration) -> Duration {
         scaled(d, self.0.scale)

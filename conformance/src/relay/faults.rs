@@ -17,7 +17,8 @@ pub struct Fault {
     pub description: &'static str,
 }
 
-macro_rules! faults {
+/// Declares a catalogue: one constant per fault and `CATALOGUE`.
+macro_rules! fault_catalogue {
     ($($id:ident = $name:literal, $section:literal, $req:literal, $desc:literal;)*) => {
         $(
             #[doc = $desc]
@@ -27,8 +28,9 @@ macro_rules! faults {
         pub const CATALOGUE: &[Fault] = &[$(Fault { name: $name, section: $section, requirement: $req, description: $desc }),*];
     };
 }
+pub(crate) use fault_catalogue;
 
-faults! {
+fault_catalogue! {
     NO_SUBPROTOCOL = "no-subprotocol", "§2.2", "TRN-02", "opens the WebSocket without offering a subprotocol";
     UNKNOWN_SUBPROTOCOL = "unknown-subprotocol", "§2.2", "TRN-02", "offers only a protocol version the relay does not support";
     DEFLATE_OFFER = "deflate-offer", "§2.6", "TRN-11", "offers the permessage-deflate extension";

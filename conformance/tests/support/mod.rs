@@ -1,5 +1,6 @@
 //! Helpers shared by the runner's self-tests: the built binary (whose
-//! `codec-adapter` and `relay-adapter` are the reference adapters), run
+//! `companion-adapter`, `primary-adapter`, `codec-adapter` and
+//! `relay-adapter` are the reference adapters), run
 //! options, and the verdicts of a report by case id.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use tandem_conformance::codec::CodecTarget;
 use tandem_conformance::command::Template;
+use tandem_conformance::endpoint::EndpointTarget;
 use tandem_conformance::expected::ExpectedFailures;
 use tandem_conformance::pattern::Selection;
 use tandem_conformance::relay::RelayTarget;
@@ -62,6 +64,36 @@ pub fn codec(extra: &[&str]) -> Arc<dyn Target> {
     ))
 }
 
+/// The companion target with the reference companion behind the built
+/// binary's `companion-adapter`, with extra adapter arguments (faults).
+pub fn companion(extra: &[&str]) -> Arc<dyn Target> {
+    endpoint(tandem_conformance::case::Role::Companion, extra)
+}
+
+/// The primary target with the reference primary behind the built
+/// binary's `primary-adapter`, with extra adapter arguments (faults).
+pub fn primary(extra: &[&str]) -> Arc<dyn Target> {
+    endpoint(tandem_conformance::case::Role::Primary, extra)
+}
+
+fn endpoint(role: tandem_conformance::case::Role, extra: &[&str]) -> Arc<dyn Target> {
+    let mut words = vec![
+        BIN.to_owned(),
+        format!("{role}-adapter"),
+        "--state".to_owned(),
+        "{state_dir}".to_owned(),
+        "adapter".to_owned(),
+        "--relay".to_owned(),
+        "{relay_url}".to_owned(),
+    ];
+    words.extend(extra.iter().map(|w| (*w).to_owned()));
+    Arc::new(EndpointTarget::new(
+        role,
+        Template::from_words(words).unwrap(),
+        "test",
+    ))
+}
+
 /// The relay target with the embedded reference relay.
 pub fn relay() -> Arc<dyn Target> {
     relay_with(Box::new(EmbeddedLauncher::new(RelayParams::embedded(1.0))))
@@ -99,4 +131,28 @@ pub fn explain(report: &Report) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Fails unless every MUST case passed (known failures aside) and the run
+/// exits with status 0.
+pub fn assert_must_cases_pass(report: &Report) {
+    use tandem_conformance::requirements::Level;
+    let failing: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|c| {
+            c.level == Level::Must && c.verdict != Verdict::Pass && c.expected_failure.is_none()
+        })
+        .collect();
+    assert!(
+        failing.is_empty(),
+        "MUST cases that did not pass:\n{}",
+        explain(report)
+    );
+    assert!(
+        report.summary.unexpected_passes.is_empty(),
+        "listed in known-failures.txt but passing now; remove them: {:?}",
+        report.summary.unexpected_passes
+    );
+    assert_eq!(report.summary.exit_status, 0, "{}", explain(report));
 }

@@ -1,0 +1,30 @@
+//! Cases for a primary under test: the runner plays the relay and the
+//! companion. One file per chapter of the spec.
+
+mod adapter;
+mod devices;
+mod media;
+mod pairing;
+mod reconnect;
+mod security;
+mod session;
+mod steps;
+mod sync;
+mod transport;
+
+use crate::endpoint::cases::EndpointCase;
+
+/// Every primary case, in a fixed order.
+pub(super) fn all() -> Vec<EndpointCase> {
+    let mut cases = Vec::new();
+    cases.extend(pairing::cases());
+    cases.extend(sync::cases());
+    cases.extend(media::cases());
+    cases.extend(devices::cases());
+    cases.extend(transport::cases());
+    cases.extend(reconnect::cases());
+    cases.extend(session::cases());
+    cases.extend(security::cases());
+    cases.extend(adapter::cases());
+    cases
+}
