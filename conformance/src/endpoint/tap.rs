@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -45,6 +46,12 @@ pub enum TapEvent {
         bytes: Bytes,
         /// Them decoded, if they decode.
         frame: Option<EnvelopeFrame>,
+    },
+    /// A relay's `Data` frame passed on to the implementation (the runner's
+    /// own endpoint logs its content).
+    DataToImplementation {
+        /// The connection.
+        conn: usize,
     },
     /// A text message from the implementation ([TRN-03] forbids it).
     TextFromImplementation {
@@ -218,6 +225,28 @@ impl Tap {
             .rewrite
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(rewrite);
+    }
+}
+
+/// Waits up to `within` for a tap event that `accept` takes; `None` when
+/// none came.
+pub async fn watch<T>(
+    events: &mut broadcast::Receiver<TapEvent>,
+    within: Duration,
+    mut accept: impl FnMut(&TapEvent) -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.recv()).await {
+            Ok(Ok(event)) => {
+                if let Some(value) = accept(&event) {
+                    return Some(value);
+                }
+            }
+            Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+        }
     }
 }
 
@@ -464,6 +493,8 @@ fn observe(shared: &Shared, peer: &str, conn: usize, message: &Message, directio
                     bytes: bytes.clone(),
                     frame,
                 });
+            } else if matches!(frame, Some(EnvelopeFrame::Data(_))) {
+                let _ = shared.events.send(TapEvent::DataToImplementation { conn });
             }
         }
         Message::Text(text) => {

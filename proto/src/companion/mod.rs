@@ -234,8 +234,9 @@ pub enum CompanionEvent {
 enum Phase {
     /// `Resume` sent; waiting for `ResumeAccepted` or `SnapshotBegin`.
     Resuming,
-    /// Receiving a snapshot.
-    Snapshot,
+    /// Receiving a snapshot of log `log_id`; the copy follows no log until
+    /// `SnapshotEnd` (a cut before it resumes from nothing, §7.2).
+    Snapshot { log_id: u64 },
     /// Replaying events up to `head`, then live.
     Replaying { head: u64 },
     /// Current; live events.
@@ -716,39 +717,45 @@ impl Companion {
                 }
                 self.resume_work()
             }
-            (_, InnerFrame::SnapshotBegin(begin)) if !matches!(phase, Phase::Snapshot) => {
+            (_, InnerFrame::SnapshotBegin(begin)) if !matches!(phase, Phase::Snapshot { .. }) => {
                 // [SYNC-05] A companion MUST discard all its synced state when
                 // it receives `SnapshotBegin`.
                 if !self.config.faults.has(Fault::KeepCacheOnSnapshot) {
                     // (Fault [SYNC-05]: `KeepCacheOnSnapshot` keeps it.)
                     self.cache.clear();
                 }
-                self.cache.log_id = begin.log_id;
+                // Until `SnapshotEnd` nothing of the log is applied: a
+                // resume from here starts from nothing (§7.2).
+                self.cache.log_id = 0;
+                self.cache.seq = 0;
                 self.acked = 0;
-                self.set_phase(Phase::Snapshot);
+                self.set_phase(Phase::Snapshot {
+                    log_id: begin.log_id,
+                });
                 self.events.push_back(CompanionEvent::SnapshotStarted);
                 Ok(())
             }
-            (Phase::Snapshot, InnerFrame::ChatPage(page)) => {
+            (Phase::Snapshot { .. }, InnerFrame::ChatPage(page)) => {
                 for chat in page.chats {
                     self.cache.chats.insert(chat.chat_id, chat.clone());
                     self.events.push_back(CompanionEvent::ChatUpdated(chat));
                 }
                 Ok(())
             }
-            (Phase::Snapshot, InnerFrame::ContactPage(page)) => {
+            (Phase::Snapshot { .. }, InnerFrame::ContactPage(page)) => {
                 for contact in page.contacts {
                     self.cache.contacts.insert(contact.contact_id, contact);
                 }
                 Ok(())
             }
-            (Phase::Snapshot, InnerFrame::MessagePage(page)) if page.request_id == 0 => {
+            (Phase::Snapshot { .. }, InnerFrame::MessagePage(page)) if page.request_id == 0 => {
                 self.refuse_unknown_bodies(&page.messages)?;
                 self.cache
                     .add_messages(page.chat_id, page.messages, page.has_more);
                 Ok(())
             }
-            (Phase::Snapshot, InnerFrame::SnapshotEnd(end)) => {
+            (Phase::Snapshot { log_id }, InnerFrame::SnapshotEnd(end)) => {
+                self.cache.log_id = *log_id;
                 self.cache.seq = end.seq;
                 self.set_phase(Phase::Live);
                 self.send_ack()?;

@@ -2,6 +2,7 @@
 //! primary. One file per chapter of the spec.
 
 mod adapter;
+mod cuts;
 mod devices;
 mod media;
 mod pairing;
@@ -22,6 +23,7 @@ pub(super) fn all() -> Vec<EndpointCase> {
     cases.extend(reconnect::cases());
     cases.extend(session::cases());
     cases.extend(sync::cases());
+    cases.extend(cuts::cases());
     cases.extend(media::cases());
     cases.extend(devices::cases());
     cases.extend(adapter::cases());

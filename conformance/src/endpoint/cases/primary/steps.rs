@@ -3,7 +3,7 @@
 //! must be refused locally (§4.1, §4.6), the pairing handshake's message 1
 //! and hand-made message 2 (§4.2), and the ends of a session (§6.4, §6.6).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tandem_codec::Code;
@@ -15,7 +15,6 @@ use tandem_proto::StaticKeypair;
 use tandem_proto::handshake::{CompanionPaired, CompanionPairing};
 use tandem_proto::noise::HandshakeOptions;
 use tokio::sync::broadcast::Receiver;
-use tokio::sync::broadcast::error::RecvError;
 
 use crate::case::{Failure, ensure};
 use crate::endpoint::adapter::Reply;
@@ -29,27 +28,7 @@ use crate::relay::peer::code_name;
 /// The pairing suite of §4.2 ([PAIR-01]).
 pub(super) const PAIRING_SUITE: &str = tandem_proto::noise::PAIRING_PROTOCOL;
 
-/// Waits up to `within` for a tap event that `accept` takes; `None` when
-/// none came.
-pub(super) async fn tap_watch<T>(
-    events: &mut Receiver<TapEvent>,
-    within: Duration,
-    mut accept: impl FnMut(&TapEvent) -> Option<T>,
-) -> Option<T> {
-    let deadline = Instant::now() + within;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, events.recv()).await {
-            Ok(Ok(event)) => {
-                if let Some(value) = accept(&event) {
-                    return Some(value);
-                }
-            }
-            Ok(Err(RecvError::Lagged(_))) => {}
-            Ok(Err(RecvError::Closed)) | Err(_) => return None,
-        }
-    }
-}
+pub(super) use crate::endpoint::tap::watch as tap_watch;
 
 /// The envelope frame the implementation sent, if the event is one.
 pub(super) fn sent_frame(event: &TapEvent) -> Option<(usize, &EnvelopeFrame)> {
