@@ -65,7 +65,7 @@ async fn every_endpoint_mutant_fails_exactly_its_declared_cases() {
     }
     let problems: Vec<String> = futures_util::stream::iter(all)
         .map(check)
-        .buffer_unordered(3)
+        .buffer_unordered(4)
         .filter_map(|p| async move { p })
         .collect()
         .await;
