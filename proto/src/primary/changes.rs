@@ -86,26 +86,8 @@ pub(super) fn incoming(
             format!("no chat with contact {contact_id}"),
         ));
     };
-    let message = Message {
-        message_id: store.max_message_id().map_err(store_error)? + 1,
-        chat_id: chat.chat_id,
-        sender: contact_id,
-        timestamp_ms: wall_ms,
-        status: MessageStatus::None,
-        body,
-    };
     chat.unread = chat.unread.saturating_add(1);
-    chat.last_message_id = message.message_id;
-    let mut events = Events::after_head(store)?;
-    events.push(EventBody::MessageAdded(message.clone()));
-    events.push(EventBody::ChatUpdated(chat.clone()));
-    let commit = Commit {
-        messages: vec![message.clone()],
-        chats: vec![chat],
-        events: events.list,
-        ..Commit::default()
-    };
-    Ok((message, commit))
+    added(store, chat, contact_id, MessageStatus::None, body, wall_ms)
 }
 
 /// A message the owner sends from the primary itself (§7.1: sender 0,
@@ -116,18 +98,31 @@ pub(super) fn own(
     body: Body,
     wall_ms: u64,
 ) -> Result<(Message, Commit), Error> {
-    let Some(mut chat) = store.chat(chat_id).map_err(store_error)? else {
+    let Some(chat) = store.chat(chat_id).map_err(store_error)? else {
         return Err(Error::protocol(
             Code::UNKNOWN_CHAT,
             format!("no chat {chat_id}"),
         ));
     };
+    added(store, chat, 0, MessageStatus::Sent, body, wall_ms)
+}
+
+/// A new message in `chat`: stored with its `MessageAdded` and the chat's
+/// `ChatUpdated`, numbered after the head.
+fn added(
+    store: &impl Store,
+    mut chat: Chat,
+    sender: u64,
+    status: MessageStatus,
+    body: Body,
+    wall_ms: u64,
+) -> Result<(Message, Commit), Error> {
     let message = Message {
         message_id: store.max_message_id().map_err(store_error)? + 1,
-        chat_id,
-        sender: 0,
+        chat_id: chat.chat_id,
+        sender,
         timestamp_ms: wall_ms,
-        status: MessageStatus::Sent,
+        status,
         body,
     };
     chat.last_message_id = message.message_id;
